@@ -1,0 +1,123 @@
+//===- HFQAttrs.td - hfq weight encoding attributes --------*- tablegen -*-===//
+//
+// The encodings of quantized weights. Each one implements
+// HFQ_EncodingAttrInterface, which lets the `!hfq.qtensor` type verify a
+// logical shape against the encoding and derive the storage tensors
+// (codes, scales, zeros, ...) the quantized value is made of.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_DIALECT_HFQ_IR_HFQATTRS_TD
+#define HFQ_DIALECT_HFQ_IR_HFQATTRS_TD
+
+include "hfq/Dialect/HFQ/IR/HFQDialect.td"
+include "hfq/Dialect/HFQ/IR/HFQEnums.td"
+include "hfq/Dialect/HFQ/IR/HFQInterfaces.td"
+
+class HFQ_DefaultEnumParameter<EnumInfo info, string default>
+    : EnumParameter<info> {
+  let defaultValue = default;
+}
+
+def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+  let summary = "integer codes with per-group scales and zero points";
+  let description = [{
+    `w = (q - z) * s`, with unsigned `bits`-bit codes `q` and one scale `s`
+    (and zero point `z`) per group:
+
+    - `granularity = tensor`: one group for the whole tensor;
+    - `granularity = channel`: one group per slice along `axis`, i.e. every
+      other index fixed (`axis = 1` on an `[out, in]` weight is per output
+      channel);
+    - `granularity = group`: runs of `group_size` consecutive elements along
+      `axis`, which `group_size` must divide.
+
+    Scales have the weight's shape with dimension `axis` replaced by the number
+    of groups (all ones for `tensor`). `zero_point` says how `z` is stored:
+    `symmetric` stores none and uses `z = 2^(bits-1)`; `integer` stores `z`;
+    `integer_minus_one` stores `z - 1` (GPTQ v1 checkpoints); `float` stores a
+    floating-point `z` (HQQ). Integer zeros are `i32` parts, float zeros have
+    the weight's element type.
+
+    `act_order` (GPTQ desc_act) adds an `i32` part `g_idx` with one entry per
+    index along `axis`: the group that index belongs to, replacing the
+    implicit `index / group_size`.
+
+    Codes are packed along the last dimension into `storage_bits`-wide
+    containers as a bit stream in `order` (a code may straddle two containers
+    when `bits` does not divide `storage_bits`, as GPTQ's 3-bit layout does).
+    Format-specific shuffles (AWQ's nibble interleave, GGUF's half-block
+    split) are applied by the exporters, not encoded here.
+
+    ```mlir
+    #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>
+    #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric, storage_bits = 8>
+    #hfq.affine<bits = 3, granularity = group, group_size = 128,
+                zero_point = integer_minus_one, act_order = true, storage_bits = 32>
+    ```
+  }];
+  let parameters = (ins
+    "unsigned":$bits,
+    EnumParameter<HFQ_Granularity>:$granularity,
+    DefaultValuedParameter<"int64_t", "1">:$axis,
+    DefaultValuedParameter<"int64_t", "0">:$group_size,
+    EnumParameter<HFQ_ZeroPoint>:$zero_point,
+    DefaultValuedParameter<"bool", "false">:$act_order,
+    DefaultValuedParameter<"unsigned", "8">:$storage_bits,
+    HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::lsb_first">:$order
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Largest code value, 2^bits - 1.
+    int64_t getMaxCode() const { return (int64_t(1) << getBits()) - 1; }
+    /// Number of groups along the axis for a dimension of the given size.
+    int64_t getNumGroups(int64_t axisSize) const;
+  }];
+}
+
+def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+  let summary = "lookup-table codes with blockwise absmax scaling";
+  let description = [{
+    `w = table[q] * absmax[b]`, where `b = flat_index / block_size` over the
+    row-major flattened weight (the last block may be partial), as
+    bitsandbytes' 4-bit formats define it. `kind` picks the table: `nf4` and
+    `fp4` are bitsandbytes' tables (normalized to [-1, 1]); `custom` takes
+    `values`, whose size must be a power of two (the code width is its log2).
+
+    With `double_quant_block = B2 > 0` (bitsandbytes' compress_statistics) the
+    absmax vector is itself quantized: `absmax[b] = dynamic8[c[b]] *
+    absmax2[b / B2] + offset`, with 8-bit codes `c` into bitsandbytes' signed
+    dynamic map, one float `absmax2` per `B2` blocks and one `offset` (the mean
+    absmax). Parts: codes, absmax (f32) — or codes, absmax codes (i8),
+    absmax2 (f32), offset (tensor<1xf32>) with double quantization.
+
+    ```mlir
+    #hfq.codebook<kind = nf4, block_size = 64, storage_bits = 8, order = msb_first>
+    #hfq.codebook<kind = nf4, block_size = 64, double_quant_block = 256, order = msb_first>
+    #hfq.codebook<kind = custom, values = array<f32: -1.0, -0.25, 0.25, 1.0>, block_size = 32>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<HFQ_CodebookKind>:$kind,
+    OptionalParameter<"::mlir::DenseF32ArrayAttr">:$values,
+    DefaultValuedParameter<"int64_t", "64">:$block_size,
+    DefaultValuedParameter<"int64_t", "0">:$double_quant_block,
+    DefaultValuedParameter<"unsigned", "8">:$storage_bits,
+    HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::msb_first">:$order
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The table values, in code order (bitsandbytes' for nf4/fp4).
+    ::llvm::SmallVector<float> getTable() const;
+    /// Number of absmax blocks for a weight with `numElements` elements.
+    int64_t getNumBlocks(int64_t numElements) const {
+      return (numElements + getBlockSize() - 1) / getBlockSize();
+    }
+  }];
+}
+
+#endif // HFQ_DIALECT_HFQ_IR_HFQATTRS_TD

@@ -1,0 +1,33 @@
+//===- HFQDialect.h - hfq dialect ---------------------------*- C++ -*-===//
+//
+// The hfq dialect: its enums, encoding attributes, the qtensor type and ops.
+// Include this one header to use the dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_DIALECT_HFQ_IR_HFQDIALECT_H
+#define HFQ_DIALECT_HFQ_IR_HFQDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h.inc"
+#include "hfq/Dialect/HFQ/IR/HFQEnums.h.inc"
+#include "hfq/Dialect/HFQ/IR/HFQAttrInterfaces.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "hfq/Dialect/HFQ/IR/HFQAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "hfq/Dialect/HFQ/IR/HFQTypes.h.inc"
+
+#define GET_OP_CLASSES
+#include "hfq/Dialect/HFQ/IR/HFQOps.h.inc"
+
+#endif // HFQ_DIALECT_HFQ_IR_HFQDIALECT_H

@@ -1,0 +1,129 @@
+//===- HFQOps.td - hfq operations --------------------------*- tablegen -*-===//
+//
+// Ops over quantized weights: build one from its parts or take it apart,
+// quantize a float tensor, dequantize, and the linear layer that consumes a
+// float or quantized weight.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_DIALECT_HFQ_IR_HFQOPS_TD
+#define HFQ_DIALECT_HFQ_IR_HFQOPS_TD
+
+include "hfq/Dialect/HFQ/IR/HFQTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def HFQ_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def HFQ_Weight : AnyTypeOf<[RankedTensorOf<[AnyFloat]>, HFQ_QTensorType],
+                           "float tensor or hfq quantized tensor">;
+
+def HFQ_AssembleOp : HFQ_Op<"assemble", [Pure]> {
+  let summary = "make a quantized tensor from its storage parts";
+  let description = [{
+    Takes the parts the result's encoding names, in order (for `#hfq.affine`:
+    codes, scales, then zeros unless symmetric, then g_idx with act_order),
+    and returns them as one `!hfq.qtensor` value. The verifier checks every
+    part's shape and element type against the encoding.
+
+    ```mlir
+    %q = hfq.assemble %codes, %scales : tensor<4x32xi8>, tensor<4x2xf32>
+        -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group,
+                                             group_size = 32, zero_point = symmetric>>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$parts);
+  let results = (outs HFQ_QTensorType:$result);
+  let assemblyFormat = "$parts attr-dict `:` type($parts) `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def HFQ_DisassembleOp : HFQ_Op<"disassemble", [Pure]> {
+  let summary = "the storage parts of a quantized tensor";
+  let description = [{
+    Inverse of `hfq.assemble`: returns the parts in the order the encoding
+    names them. Exporters use it to reach the packed codes and scales.
+
+    ```mlir
+    %codes, %scales = hfq.disassemble %q : !hfq.qtensor<...>
+        -> tensor<4x32xi8>, tensor<4x2xf32>
+    ```
+  }];
+  let arguments = (ins HFQ_QTensorType:$source);
+  let results = (outs Variadic<AnyRankedTensor>:$parts);
+  let assemblyFormat = "$source attr-dict `:` qualified(type($source)) `->` type($parts)";
+  let hasVerifier = 1;
+}
+
+def HFQ_QuantizeOp : HFQ_Op<"quantize", [Pure]> {
+  let summary = "round-to-nearest quantization of a float tensor";
+  let description = [{
+    Quantizes `input` into the result's encoding by round-to-nearest, with
+    scales from the group's range (no calibration data, no search):
+
+    - affine, asymmetric (`integer`, `integer_minus_one`, `float` zeros), as
+      GPTQ's reference quantizer: `lo = min(min(w), 0)`, `hi = max(max(w), 0)`
+      (a group with `lo == hi` uses `[-1, 1]`), `s = (hi - lo) / (2^bits - 1)`,
+      `z = round(-lo / s)`, `q = clamp(round(w / s) + z, 0, 2^bits - 1)`;
+    - affine, `symmetric`: `a = max|w|` (`1` if zero), `s = 2a / (2^bits - 1)`,
+      `z = 2^(bits-1)`, same rounding and clamp. The largest positive value is
+      thus clipped to `(2^(bits-1) - 1) * s`, exactly as GPTQ's sym mode does;
+    - codebook: `absmax[b] = max|w|` over the block (`1` if zero), `q` the
+      index of the table entry nearest to `w / absmax[b]` (the lowest index
+      wins a tie); with double quantization `offset = mean(absmax)` and the
+      centred absmax is quantized blockwise the same way into the dynamic map.
+
+    `round` is round-half-to-even, as `torch.round`. Encodings with
+    `act_order` are rejected: their `g_idx` comes from GPTQ, not from RTN.
+
+    ```mlir
+    %q = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<
+        bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+    ```
+  }];
+  let arguments = (ins HFQ_FloatTensor:$input);
+  let results = (outs HFQ_QTensorType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def HFQ_DequantizeOp : HFQ_Op<"dequantize", [Pure]> {
+  let summary = "real values of a quantized tensor";
+  let description = [{
+    Computes `tensor<shape x elementType>` from the quantized tensor by its
+    encoding's formula (see `#hfq.affine` and `#hfq.codebook`). Arithmetic is
+    carried out in the element type.
+
+    ```mlir
+    %w = hfq.dequantize %q : !hfq.qtensor<4x64xf32, #hfq.affine<...>> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins HFQ_QTensorType:$input);
+  let results = (outs HFQ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def HFQ_LinearOp : HFQ_Op<"linear", [Pure]> {
+  let summary = "y = x W^T (+ b) with a float or quantized weight";
+  let description = [{
+    The linear layer in Hugging Face's convention: `weight` is `[out, in]`,
+    `input` is `[..., in]`, and the result is `[..., out]`. The weight may be
+    a float tensor or an `!hfq.qtensor`, which is dequantized (the reference
+    lowering) or consumed directly by fused kernels. The optional `bias` is
+    `[out]`. All float types must agree.
+
+    ```mlir
+    %y = hfq.linear %x, %w, %b : tensor<7x288xf32>, !hfq.qtensor<768x288xf32, #enc>,
+        tensor<768xf32> -> tensor<7x768xf32>
+    ```
+  }];
+  let arguments = (ins HFQ_FloatTensor:$input, HFQ_Weight:$weight,
+                       Optional<HFQ_FloatTensor>:$bias);
+  let results = (outs HFQ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // HFQ_DIALECT_HFQ_IR_HFQOPS_TD

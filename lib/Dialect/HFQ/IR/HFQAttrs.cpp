@@ -1,0 +1,238 @@
+//===- HFQAttrs.cpp - hfq weight encoding attributes -----------*- C++ -*-===//
+//
+// Verification of the encodings on their own and against a weight shape, and
+// the storage part types each encoding implies. The rules here are the ones
+// the dialect documentation states; diagnostics name the rule that broke.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "hfq/Numerics/Codebooks.h"
+
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace mlir::hfq;
+
+#define GET_ATTRDEF_CLASSES
+#include "hfq/Dialect/HFQ/IR/HFQAttrs.cpp.inc"
+
+void HFQDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "hfq/Dialect/HFQ/IR/HFQAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Shared rules
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyStorage(function_ref<InFlightDiagnostic()> emitError,
+                                   unsigned codeBits, unsigned storageBits) {
+  if (storageBits != 8 && storageBits != 16 && storageBits != 32)
+    return emitError() << "storage_bits must be 8, 16 or 32, got "
+                       << storageBits;
+  if (codeBits > storageBits)
+    return emitError() << codeBits << "-bit codes do not fit in "
+                       << storageBits << "-bit storage";
+  return success();
+}
+
+/// The packed codes run along the last dimension; it must fill whole
+/// containers.
+static LogicalResult
+verifyPackedLastDim(function_ref<InFlightDiagnostic()> emitError,
+                    ArrayRef<int64_t> shape, unsigned codeBits,
+                    unsigned storageBits) {
+  if (shape.empty())
+    return emitError() << "quantized tensors must have rank >= 1";
+  for (int64_t d : shape)
+    if (d <= 0)
+      return emitError() << "quantized tensors must have static, positive "
+                            "dimensions";
+  if ((shape.back() * codeBits) % storageBits != 0)
+    return emitError() << "last dimension " << shape.back() << " of "
+                       << codeBits << "-bit codes does not fill whole "
+                       << storageBits << "-bit containers";
+  return success();
+}
+
+static RankedTensorType packedCodesType(ArrayRef<int64_t> shape,
+                                        unsigned codeBits,
+                                        unsigned storageBits, MLIRContext *ctx) {
+  SmallVector<int64_t> packed(shape);
+  packed.back() = shape.back() * codeBits / storageBits;
+  return RankedTensorType::get(packed, IntegerType::get(ctx, storageBits));
+}
+
+//===----------------------------------------------------------------------===//
+// AffineEncodingAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+AffineEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                           unsigned bits, Granularity granularity, int64_t axis,
+                           int64_t groupSize, ZeroPoint zeroPoint,
+                           bool actOrder, unsigned storageBits,
+                           PackOrder order) {
+  if (bits < 2 || bits > 8)
+    return emitError() << "bits must be in [2, 8], got " << bits;
+  if (axis < 0)
+    return emitError() << "axis must be non-negative, got " << axis;
+  if (granularity == Granularity::group && groupSize <= 0)
+    return emitError() << "granularity = group needs a positive group_size";
+  if (granularity != Granularity::group && groupSize != 0)
+    return emitError() << "group_size is only meaningful with granularity = "
+                          "group";
+  if (actOrder && granularity != Granularity::group)
+    return emitError() << "act_order needs granularity = group";
+  return verifyStorage(emitError, bits, storageBits);
+}
+
+int64_t AffineEncodingAttr::getNumGroups(int64_t axisSize) const {
+  switch (getGranularity()) {
+  case Granularity::tensor:
+  case Granularity::channel:
+    return 1;
+  case Granularity::group:
+    return axisSize / getGroupSize();
+  }
+  llvm_unreachable("unknown granularity");
+}
+
+unsigned AffineEncodingAttr::getCodeBits() const { return getBits(); }
+
+LogicalResult AffineEncodingAttr::verifyForShape(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
+    FloatType elementType) const {
+  if (failed(verifyPackedLastDim(emitError, shape, getBits(),
+                                 getStorageBits())))
+    return failure();
+  if (getAxis() >= int64_t(shape.size()))
+    return emitError() << "axis " << getAxis() << " is out of range for rank "
+                       << shape.size();
+  if (getGranularity() == Granularity::group &&
+      shape[getAxis()] % getGroupSize() != 0)
+    return emitError() << "group_size " << getGroupSize()
+                       << " does not divide dimension " << getAxis()
+                       << " of size " << shape[getAxis()];
+  return success();
+}
+
+SmallVector<StringRef> AffineEncodingAttr::getPartNames() const {
+  SmallVector<StringRef> names = {"codes", "scales"};
+  if (getZeroPoint() != ZeroPoint::symmetric)
+    names.push_back("zeros");
+  if (getActOrder())
+    names.push_back("g_idx");
+  return names;
+}
+
+SmallVector<RankedTensorType>
+AffineEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
+                                 FloatType elementType) const {
+  MLIRContext *ctx = getContext();
+  SmallVector<int64_t> groupShape(shape.size(), 1);
+  if (getGranularity() != Granularity::tensor) {
+    groupShape.assign(shape.begin(), shape.end());
+    groupShape[getAxis()] = getNumGroups(shape[getAxis()]);
+  }
+  SmallVector<RankedTensorType> parts = {
+      packedCodesType(shape, getBits(), getStorageBits(), ctx),
+      RankedTensorType::get(groupShape, elementType)};
+  if (getZeroPoint() == ZeroPoint::float_)
+    parts.push_back(RankedTensorType::get(groupShape, elementType));
+  else if (getZeroPoint() != ZeroPoint::symmetric)
+    parts.push_back(
+        RankedTensorType::get(groupShape, IntegerType::get(ctx, 32)));
+  if (getActOrder())
+    parts.push_back(RankedTensorType::get({shape[getAxis()]},
+                                          IntegerType::get(ctx, 32)));
+  return parts;
+}
+
+//===----------------------------------------------------------------------===//
+// CodebookEncodingAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult CodebookEncodingAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, CodebookKind kind,
+    DenseF32ArrayAttr values, int64_t blockSize, int64_t doubleQuantBlock,
+    unsigned storageBits, PackOrder order) {
+  unsigned codeBits = 4;
+  if (kind == CodebookKind::custom) {
+    if (!values)
+      return emitError() << "kind = custom needs a values table";
+    int64_t n = values.size();
+    if (n < 2 || n > 256 || !llvm::isPowerOf2_64(n))
+      return emitError() << "a custom table must have a power-of-two size in "
+                            "[2, 256], got "
+                         << n;
+    for (float v : values.asArrayRef())
+      if (!std::isfinite(v))
+        return emitError() << "custom table values must be finite";
+    codeBits = llvm::Log2_64(n);
+  } else if (values) {
+    return emitError() << "values are only allowed with kind = custom";
+  }
+  if (blockSize <= 0)
+    return emitError() << "block_size must be positive, got " << blockSize;
+  if (doubleQuantBlock < 0)
+    return emitError() << "double_quant_block must be non-negative, got "
+                       << doubleQuantBlock;
+  return verifyStorage(emitError, codeBits, storageBits);
+}
+
+SmallVector<float> CodebookEncodingAttr::getTable() const {
+  switch (getKind()) {
+  case CodebookKind::nf4:
+    return SmallVector<float>(::hfq::numerics::nf4Table());
+  case CodebookKind::fp4:
+    return SmallVector<float>(::hfq::numerics::fp4Table());
+  case CodebookKind::custom:
+    return SmallVector<float>(getValues().asArrayRef());
+  }
+  llvm_unreachable("unknown codebook kind");
+}
+
+unsigned CodebookEncodingAttr::getCodeBits() const {
+  if (getKind() == CodebookKind::custom)
+    return llvm::Log2_64(getValues().size());
+  return 4;
+}
+
+LogicalResult CodebookEncodingAttr::verifyForShape(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
+    FloatType elementType) const {
+  return verifyPackedLastDim(emitError, shape, getCodeBits(), getStorageBits());
+}
+
+SmallVector<StringRef> CodebookEncodingAttr::getPartNames() const {
+  if (getDoubleQuantBlock() > 0)
+    return {"codes", "absmax_codes", "absmax_scales", "absmax_offset"};
+  return {"codes", "absmax"};
+}
+
+SmallVector<RankedTensorType>
+CodebookEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
+                                   FloatType elementType) const {
+  MLIRContext *ctx = getContext();
+  int64_t numel = 1;
+  for (int64_t d : shape)
+    numel *= d;
+  int64_t blocks = getNumBlocks(numel);
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<RankedTensorType> parts = {
+      packedCodesType(shape, getCodeBits(), getStorageBits(), ctx)};
+  if (int64_t dq = getDoubleQuantBlock()) {
+    parts.push_back(RankedTensorType::get({blocks}, IntegerType::get(ctx, 8)));
+    parts.push_back(RankedTensorType::get({(blocks + dq - 1) / dq}, f32));
+    parts.push_back(RankedTensorType::get({1}, f32));
+  } else {
+    parts.push_back(RankedTensorType::get({blocks}, f32));
+  }
+  return parts;
+}

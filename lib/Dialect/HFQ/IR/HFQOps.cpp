@@ -1,0 +1,124 @@
+//===- HFQOps.cpp - hfq operations -----------------------------*- C++ -*-===//
+//
+// Verifiers for the hfq ops. Type constraints in ODS cover element kinds;
+// what remains here are relations between shapes, element types and the
+// parts an encoding requires.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::hfq;
+
+#define GET_OP_CLASSES
+#include "hfq/Dialect/HFQ/IR/HFQOps.cpp.inc"
+
+/// Checks `types` against the parts `qtype`'s encoding requires; `what` is
+/// "operand" or "result" for the message.
+static LogicalResult verifyParts(Operation *op, QTensorType qtype,
+                                 TypeRange types, StringRef what) {
+  SmallVector<RankedTensorType> expected = qtype.getPartTypes();
+  SmallVector<StringRef> names = qtype.getEncoding().getPartNames();
+  if (types.size() != expected.size()) {
+    InFlightDiagnostic diag = op->emitOpError()
+                              << "expects " << expected.size() << " " << what
+                              << "s (";
+    llvm::interleaveComma(names, diag);
+    return diag << ") for this encoding, got " << types.size();
+  }
+  for (auto [i, got, want] : llvm::enumerate(types, expected))
+    if (got != want)
+      return op->emitOpError()
+             << what << " #" << i << " (" << names[i] << ") must be " << want
+             << " for this encoding, got " << got;
+  return success();
+}
+
+LogicalResult AssembleOp::verify() {
+  return verifyParts(*this, getResult().getType(), getParts().getTypes(),
+                     "operand");
+}
+
+LogicalResult DisassembleOp::verify() {
+  return verifyParts(*this, getSource().getType(), getParts().getTypes(),
+                     "result");
+}
+
+LogicalResult QuantizeOp::verify() {
+  QTensorType qtype = getResult().getType();
+  if (getInput().getType() != qtype.getDequantizedType())
+    return emitOpError() << "input type " << getInput().getType()
+                         << " must equal the dequantized result type "
+                         << qtype.getDequantizedType();
+  if (auto affine = dyn_cast<AffineEncodingAttr>(qtype.getEncoding()))
+    if (affine.getActOrder())
+      return emitOpError() << "cannot quantize to an act_order encoding by "
+                              "round-to-nearest: g_idx comes from GPTQ; use "
+                              "hfq.assemble";
+  return success();
+}
+
+LogicalResult DequantizeOp::verify() {
+  QTensorType qtype = getInput().getType();
+  if (getResult().getType() != qtype.getDequantizedType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must be " << qtype.getDequantizedType();
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  ArrayRef<int64_t> wShape;
+  Type wElem;
+  if (auto q = dyn_cast<QTensorType>(getWeight().getType())) {
+    wShape = q.getShape();
+    wElem = q.getElementType();
+  } else {
+    auto t = cast<RankedTensorType>(getWeight().getType());
+    wShape = t.getShape();
+    wElem = t.getElementType();
+  }
+  if (wShape.size() != 2)
+    return emitOpError() << "weight must be 2-D [out, in], got rank "
+                         << wShape.size();
+  if (inputType.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1";
+  Type elem = inputType.getElementType();
+  if (wElem != elem || resultType.getElementType() != elem)
+    return emitOpError() << "input, weight and result element types must "
+                            "agree, got "
+                         << elem << ", " << wElem << ", "
+                         << resultType.getElementType();
+  int64_t in = wShape[1], out = wShape[0];
+  if (!ShapedType::isDynamic(inputType.getShape().back()) &&
+      inputType.getShape().back() != in)
+    return emitOpError() << "input feature size " << inputType.getShape().back()
+                         << " does not match the weight's in dimension " << in;
+  if (resultType.getRank() != inputType.getRank())
+    return emitOpError() << "result rank " << resultType.getRank()
+                         << " must equal input rank " << inputType.getRank();
+  for (int64_t i = 0; i + 1 < inputType.getRank(); ++i)
+    if (resultType.getDimSize(i) != inputType.getDimSize(i))
+      return emitOpError() << "result dimension " << i << " ("
+                           << resultType.getDimSize(i)
+                           << ") must equal the input's ("
+                           << inputType.getDimSize(i) << ")";
+  if (resultType.getShape().back() != out)
+    return emitOpError() << "result feature size "
+                         << resultType.getShape().back()
+                         << " does not match the weight's out dimension "
+                         << out;
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || biasType.getDimSize(0) != out ||
+        biasType.getElementType() != elem)
+      return emitOpError() << "bias must be tensor<" << out << "x" << elem
+                           << ">, got " << biasType;
+  }
+  return success();
+}
