@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
-using namespace hfq::numerics;
+using namespace mlir::hfq::numerics;
 
 int64_t AffineScheme::numGroups(int64_t cols) const {
   switch (granularity) {
@@ -39,7 +39,7 @@ llvm::Error AffineScheme::validate(int64_t cols) const {
 }
 
 llvm::Expected<AffineQuantized>
-hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
+mlir::hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
                            int64_t cols, const AffineScheme &scheme) {
   if (llvm::Error e = scheme.validate(cols))
     return std::move(e);
@@ -108,7 +108,7 @@ hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
   return q;
 }
 
-std::vector<float> hfq::numerics::dequantize(const AffineQuantized &q,
+std::vector<float> mlir::hfq::numerics::dequantize(const AffineQuantized &q,
                                              const AffineScheme &scheme) {
   std::vector<float> out(q.codes.size());
   const bool perTensor =

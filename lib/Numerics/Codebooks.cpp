@@ -12,9 +12,9 @@
 #include <cmath>
 #include <vector>
 
-using namespace hfq::numerics;
+using namespace mlir::hfq::numerics;
 
-llvm::ArrayRef<float> hfq::numerics::nf4Table() {
+llvm::ArrayRef<float> mlir::hfq::numerics::nf4Table() {
   static const float table[16] = {
       -1.0f,
       -0.6961928009986877f,
@@ -35,7 +35,7 @@ llvm::ArrayRef<float> hfq::numerics::nf4Table() {
   return table;
 }
 
-llvm::ArrayRef<float> hfq::numerics::fp4Table() {
+llvm::ArrayRef<float> mlir::hfq::numerics::fp4Table() {
   // Sign in bit 3; magnitudes as bitsandbytes' FP4 decision tree returns them.
   static const float table[16] = {
       0.0f,          0.0052083333f,  0.66666667f,  1.0f,
@@ -57,7 +57,7 @@ static std::vector<float> linspace(float start, float end, int64_t steps) {
   return out;
 }
 
-llvm::ArrayRef<float> hfq::numerics::dynamicMap8() {
+llvm::ArrayRef<float> mlir::hfq::numerics::dynamicMap8() {
   static const std::vector<float> table = [] {
     const int maxExponentBits = 7, nonSignBits = 7;
     std::vector<float> data;

@@ -10,7 +10,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
-using namespace hfq::numerics;
+using namespace mlir::hfq::numerics;
 
 static llvm::Error checkWidths(unsigned codeBits, unsigned storageBits) {
   if (codeBits < 1 || codeBits > 8)
@@ -22,7 +22,7 @@ static llvm::Error checkWidths(unsigned codeBits, unsigned storageBits) {
   return llvm::Error::success();
 }
 
-llvm::Expected<int64_t> hfq::numerics::packedSize(int64_t numCodes,
+llvm::Expected<int64_t> mlir::hfq::numerics::packedSize(int64_t numCodes,
                                                   unsigned codeBits,
                                                   unsigned storageBits) {
   if (llvm::Error e = checkWidths(codeBits, storageBits))
@@ -36,7 +36,7 @@ llvm::Expected<int64_t> hfq::numerics::packedSize(int64_t numCodes,
 }
 
 llvm::Expected<std::vector<uint32_t>>
-hfq::numerics::packCodes(llvm::ArrayRef<uint8_t> codes, unsigned codeBits,
+mlir::hfq::numerics::packCodes(llvm::ArrayRef<uint8_t> codes, unsigned codeBits,
                          unsigned storageBits, BitOrder order) {
   llvm::Expected<int64_t> size =
       packedSize(codes.size(), codeBits, storageBits);
@@ -70,7 +70,7 @@ hfq::numerics::packCodes(llvm::ArrayRef<uint8_t> codes, unsigned codeBits,
 }
 
 llvm::Expected<std::vector<uint8_t>>
-hfq::numerics::unpackCodes(llvm::ArrayRef<uint32_t> containers,
+mlir::hfq::numerics::unpackCodes(llvm::ArrayRef<uint32_t> containers,
                            int64_t numCodes, unsigned codeBits,
                            unsigned storageBits, BitOrder order) {
   if (llvm::Error e = checkWidths(codeBits, storageBits))

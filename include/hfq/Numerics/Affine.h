@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace hfq::numerics {
+namespace mlir::hfq::numerics {
 
 /// How an affine scheme groups and offsets a [rows, cols] matrix. Groups run
 /// along the columns (axis 1, the input dimension of an HF linear weight).
@@ -55,6 +55,6 @@ llvm::Expected<AffineQuantized> quantizeRTN(llvm::ArrayRef<float> weights,
 std::vector<float> dequantize(const AffineQuantized &q,
                               const AffineScheme &scheme);
 
-} // namespace hfq::numerics
+} // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_AFFINE_H

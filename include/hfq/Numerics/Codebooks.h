@@ -10,7 +10,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 
-namespace hfq::numerics {
+namespace mlir::hfq::numerics {
 
 /// bitsandbytes' NF4 table (the 16 values of its CUDA kernels), code order.
 llvm::ArrayRef<float> nf4Table();
@@ -20,6 +20,6 @@ llvm::ArrayRef<float> fp4Table();
 /// total_bits=8): 256 sorted values in [-1, 1], computed in float32.
 llvm::ArrayRef<float> dynamicMap8();
 
-} // namespace hfq::numerics
+} // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_CODEBOOKS_H

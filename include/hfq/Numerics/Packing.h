@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace hfq::numerics {
+namespace mlir::hfq::numerics {
 
 /// Bit order of a packed stream (mirrors hfq::PackOrder in the dialect).
 enum class BitOrder {
@@ -45,6 +45,6 @@ llvm::Expected<std::vector<uint8_t>>
 unpackCodes(llvm::ArrayRef<uint32_t> containers, int64_t numCodes,
             unsigned codeBits, unsigned storageBits, BitOrder order);
 
-} // namespace hfq::numerics
+} // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_PACKING_H

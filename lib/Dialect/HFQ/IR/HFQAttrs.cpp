@@ -189,9 +189,9 @@ LogicalResult CodebookEncodingAttr::verify(
 SmallVector<float> CodebookEncodingAttr::getTable() const {
   switch (getKind()) {
   case CodebookKind::nf4:
-    return SmallVector<float>(::hfq::numerics::nf4Table());
+    return SmallVector<float>(numerics::nf4Table());
   case CodebookKind::fp4:
-    return SmallVector<float>(::hfq::numerics::fp4Table());
+    return SmallVector<float>(numerics::fp4Table());
   case CodebookKind::custom:
     return SmallVector<float>(getValues().asArrayRef());
   }

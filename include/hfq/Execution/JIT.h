@@ -1,0 +1,43 @@
+//===- JIT.h - compile hfq modules to native code in-process ----*- C++ -*-===//
+//
+// Lowers a module with the hfq-lower-to-llvm pipeline and JIT-compiles it
+// with MLIR's ExecutionEngine. Public functions get C interfaces
+// (`_mlir_ciface_<name>`) taking memref descriptors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_EXECUTION_JIT_H
+#define HFQ_EXECUTION_JIT_H
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace mlir::hfq {
+
+struct JITOptions {
+  /// LLVM optimization level of the generated code (0-3).
+  unsigned optLevel = 2;
+};
+
+/// Lowers `module` in place and returns an engine holding its native code.
+/// The module's context must have hfq's dialects registered
+/// (registerAllDialects). Failures carry the diagnostics emitted.
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+compileForJIT(ModuleOp module, const JITOptions &options = {});
+
+/// Address of `_mlir_ciface_<name>` in a compiled module.
+template <typename Fn>
+llvm::Expected<Fn *> lookupCInterface(ExecutionEngine &engine,
+                                      llvm::StringRef name) {
+  auto sym = engine.lookup(("_mlir_ciface_" + name).str());
+  if (!sym)
+    return sym.takeError();
+  return reinterpret_cast<Fn *>(*sym);
+}
+
+} // namespace mlir::hfq
+
+#endif // HFQ_EXECUTION_JIT_H

@@ -1,0 +1,44 @@
+//===- Pipelines.h - hfq pass pipelines and registration --------*- C++ -*-===//
+//
+// Named pipelines over hfq modules, and one-call registration of everything
+// hfq-opt knows, for tools and compilers that embed hfq.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_PIPELINES_PIPELINES_H
+#define HFQ_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::hfq {
+
+/// Options of the `hfq-lower-to-llvm` pipeline.
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
+  PassOptions::Option<bool> reference{
+      *this, "reference",
+      llvm::cl::desc("Lower hfq ops through the reference lowering "
+                     "(convert-hfq-to-linalg); the only path until fast "
+                     "kernels exist"),
+      llvm::cl::init(true)};
+};
+
+/// hfq (+ func/linalg/tensor/arith) on tensors -> LLVM dialect, ready for
+/// mlir-translate or the ExecutionEngine: reference lowering, one-shot
+/// bufferization across function boundaries, linalg to loops, then the
+/// standard conversions to LLVM.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+/// Inserts the hfq dialect, the upstream dialects hfq pipelines produce or
+/// consume, their bufferization models and LLVM IR translations.
+void registerAllDialects(DialectRegistry &registry);
+
+/// Registers hfq passes, the upstream passes its pipelines use, and the
+/// named pipelines, for command-line tools.
+void registerAllPasses();
+
+} // namespace mlir::hfq
+
+#endif // HFQ_PIPELINES_PIPELINES_H
