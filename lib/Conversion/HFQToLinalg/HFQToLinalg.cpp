@@ -472,10 +472,10 @@ Value dequantizeCodebook(OpBuilder &b, Location loc, QTensorType type,
   Emitter top{b, loc};
   SmallVector<float> values = enc.getTable();
   Value table = top.table(values);
-  Value dynamicMap = top.table(numerics::dynamicMap8());
+  int64_t dq = enc.getDoubleQuantBlock();
+  Value dynamicMap = dq ? top.table(numerics::dynamicMap8()) : Value();
   Value codes = unpackCodes(b, loc, parts[0], shape, enc.getCodeBits(),
                             enc.getStorageBits(), enc.getOrder());
-  int64_t dq = enc.getDoubleQuantBlock();
   return generateTensor(
       b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
         Value code = e.extract(codes, ivs);

@@ -117,8 +117,9 @@ LogicalResult LinearOp::verify() {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (biasType.getRank() != 1 || biasType.getDimSize(0) != out ||
         biasType.getElementType() != elem)
-      return emitOpError() << "bias must be tensor<" << out << "x" << elem
-                           << ">, got " << biasType;
+      return emitOpError() << "bias must be "
+                           << RankedTensorType::get({out}, elem) << ", got "
+                           << biasType;
   }
   return success();
 }

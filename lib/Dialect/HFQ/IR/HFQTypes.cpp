@@ -38,6 +38,28 @@ static void printShape(AsmPrinter &printer, ArrayRef<int64_t> shape,
   printer << elementType;
 }
 
+/// An attribute implementing EncodingAttrInterface. Errors inside the
+/// attribute are reported by its own parser/verifier; only a non-encoding
+/// attribute is diagnosed here, so each mistake gets one message.
+static ParseResult parseEncoding(AsmParser &parser,
+                                 EncodingAttrInterface &encoding) {
+  SMLoc loc = parser.getCurrentLocation();
+  Attribute attr;
+  if (parser.parseAttribute(attr))
+    return failure();
+  encoding = dyn_cast<EncodingAttrInterface>(attr);
+  if (!encoding)
+    return parser.emitError(loc, "expected an hfq encoding attribute "
+                                 "(#hfq.affine or #hfq.codebook), got ")
+           << attr;
+  return success();
+}
+
+static void printEncoding(AsmPrinter &printer,
+                          EncodingAttrInterface encoding) {
+  printer.printAttribute(encoding);
+}
+
 #define GET_TYPEDEF_CLASSES
 #include "hfq/Dialect/HFQ/IR/HFQTypes.cpp.inc"
 

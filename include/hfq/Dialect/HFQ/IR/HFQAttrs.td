@@ -97,7 +97,7 @@ def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
     ```mlir
     #hfq.codebook<kind = nf4, block_size = 64, storage_bits = 8, order = msb_first>
     #hfq.codebook<kind = nf4, block_size = 64, double_quant_block = 256, order = msb_first>
-    #hfq.codebook<kind = custom, values = array<f32: -1.0, -0.25, 0.25, 1.0>, block_size = 32>
+    #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 32>
     ```
   }];
   let parameters = (ins

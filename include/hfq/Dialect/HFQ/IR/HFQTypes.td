@@ -27,7 +27,8 @@ def HFQ_QTensorType : HFQ_Type<"QTensor", "qtensor"> {
     "::mlir::FloatType":$elementType,
     "::mlir::hfq::EncodingAttrInterface":$encoding
   );
-  let assemblyFormat = "`<` custom<Shape>($shape, $elementType) `,` $encoding `>`";
+  let assemblyFormat =
+      "`<` custom<Shape>($shape, $elementType) `,` custom<Encoding>($encoding) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     int64_t getRank() const { return getShape().size(); }

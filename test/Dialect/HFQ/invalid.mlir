@@ -1,0 +1,214 @@
+// RUN: hfq-opt %s -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{bits must be in [2, 8], got 9}}
+func.func private @bits(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 9, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{bits must be in [2, 8], got 1}}
+func.func private @bits1(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 1, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{granularity = group needs a positive group_size}}
+func.func private @no_group(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{group_size is only meaningful with granularity = group}}
+func.func private @stray_group(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, group_size = 32, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{act_order needs granularity = group}}
+func.func private @act_order(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, act_order = true>>)
+
+// -----
+
+// expected-error @+1 {{storage_bits must be 8, 16 or 32, got 12}}
+func.func private @storage(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, storage_bits = 12>>)
+
+// -----
+
+// expected-error @+1 {{group_size 128 does not divide dimension 1 of size 288}}
+func.func private @divide(!hfq.qtensor<768x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 128, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{axis 2 is out of range for rank 2}}
+func.func private @axis(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, axis = 2, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{last dimension 10 of 3-bit codes does not fill whole 8-bit containers}}
+func.func private @fill(!hfq.qtensor<4x10xf32, #hfq.affine<bits = 3, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{quantized tensors must have rank >= 1}}
+func.func private @rank0(!hfq.qtensor<f32, #hfq.affine<bits = 8, granularity = tensor, zero_point = symmetric>>)
+
+// -----
+
+// expected-error @+1 {{expected a float element type, got 'i8'}}
+func.func private @int_elem(!hfq.qtensor<4x64xi8, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{expected static shape}}
+func.func private @dynamic(!hfq.qtensor<?x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+2 {{expected ::mlir::hfq::Granularity to be one of: tensor, channel, group}}
+// expected-error @+1 {{failed to parse HFQ_AffineEncodingAttr parameter 'granularity'}}
+func.func private @enum(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = row, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{struct is missing required parameter: zero_point}}
+func.func private @missing(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel>>)
+
+// -----
+
+// expected-error @+1 {{kind = custom needs a values table}}
+func.func private @custom(!hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom>>)
+
+// -----
+
+// expected-error @+1 {{values are only allowed with kind = custom}}
+func.func private @nf4_values(!hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, values = [1.0, 2.0]>>)
+
+// -----
+
+// expected-error @+1 {{a custom table must have a power-of-two size in [2, 256], got 3}}
+func.func private @table3(!hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom, values = [-1.0, 0.0, 1.0]>>)
+
+// -----
+
+// expected-error @+1 {{block_size must be positive, got 0}}
+func.func private @block(!hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, block_size = 0>>)
+
+// -----
+
+// expected-error @+1 {{expected an hfq encoding attribute (#hfq.affine or #hfq.codebook), got 5 : i32}}
+func.func private @not_encoding(!hfq.qtensor<4x64xf32, 5 : i32>)
+
+// -----
+
+// expected-error @+1 {{unknown attribute `mystery` in dialect `hfq`}}
+func.func private @unknown(!hfq.qtensor<4x64xf32, #hfq.mystery<bits = 4>>)
+
+// -----
+
+func.func @assemble_count(%c: tensor<4x32xi8>, %s: tensor<4x2xf32>) {
+  // expected-error @+1 {{'hfq.assemble' op expects 3 operands (codes, scales, zeros) for this encoding, got 2}}
+  %q = hfq.assemble %c, %s : tensor<4x32xi8>, tensor<4x2xf32>
+      -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+  return
+}
+
+// -----
+
+func.func @assemble_type(%c: tensor<4x32xi8>, %s: tensor<4x1xf32>, %z: tensor<4x2xi32>) {
+  // expected-error @+1 {{'hfq.assemble' op operand #1 (scales) must be 'tensor<4x2xf32>' for this encoding, got 'tensor<4x1xf32>'}}
+  %q = hfq.assemble %c, %s, %z : tensor<4x32xi8>, tensor<4x1xf32>, tensor<4x2xi32>
+      -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+  return
+}
+
+// -----
+
+func.func @disassemble_type(%q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>) {
+  // expected-error @+1 {{'hfq.disassemble' op result #0 (codes) must be 'tensor<4x32xi8>' for this encoding, got 'tensor<4x64xi8>'}}
+  %c, %a = hfq.disassemble %q : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>> -> tensor<4x64xi8>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_shape(%w: tensor<4x32xf32>) {
+  // expected-error @+1 {{'hfq.quantize' op input type 'tensor<4x32xf32>' must equal the dequantized result type 'tensor<4x64xf32>'}}
+  %q = hfq.quantize %w : tensor<4x32xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>
+  return
+}
+
+// -----
+
+func.func @quantize_act_order(%w: tensor<4x64xf32>) {
+  // expected-error @+1 {{cannot quantize to an act_order encoding by round-to-nearest}}
+  %q = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, act_order = true>>
+  return
+}
+
+// -----
+
+func.func @dequantize_type(%q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>) {
+  // expected-error @+1 {{'hfq.dequantize' op result type 'tensor<4x64xf16>' must be 'tensor<4x64xf32>'}}
+  %w = hfq.dequantize %q : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>> -> tensor<4x64xf16>
+  return
+}
+
+// -----
+
+func.func @linear_in(%x: tensor<3x32xf32>, %w: tensor<4x64xf32>) {
+  // expected-error @+1 {{'hfq.linear' op input feature size 32 does not match the weight's in dimension 64}}
+  %y = hfq.linear %x, %w : tensor<3x32xf32>, tensor<4x64xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_out(%x: tensor<3x64xf32>, %w: tensor<4x64xf32>) {
+  // expected-error @+1 {{'hfq.linear' op result feature size 5 does not match the weight's out dimension 4}}
+  %y = hfq.linear %x, %w : tensor<3x64xf32>, tensor<4x64xf32> -> tensor<3x5xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rank(%x: tensor<3x64xf32>, %w: tensor<2x4x64xf32>) {
+  // expected-error @+1 {{'hfq.linear' op weight must be 2-D [out, in], got rank 3}}
+  %y = hfq.linear %x, %w : tensor<3x64xf32>, tensor<2x4x64xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_elem(%x: tensor<3x64xf16>, %w: tensor<4x64xf32>) {
+  // expected-error @+1 {{'hfq.linear' op input, weight and result element types must agree, got 'f16', 'f32', 'f16'}}
+  %y = hfq.linear %x, %w : tensor<3x64xf16>, tensor<4x64xf32> -> tensor<3x4xf16>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<3x64xf32>, %w: tensor<4x64xf32>, %b: tensor<5xf32>) {
+  // expected-error @+1 {{'hfq.linear' op bias must be 'tensor<4xf32>', got 'tensor<5xf32>'}}
+  %y = hfq.linear %x, %w, %b : tensor<3x64xf32>, tensor<4x64xf32>, tensor<5xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_batch(%x: tensor<2x3x64xf32>, %w: tensor<4x64xf32>) {
+  // expected-error @+1 {{'hfq.linear' op result dimension 0 (3) must equal the input's (2)}}
+  %y = hfq.linear %x, %w : tensor<2x3x64xf32>, tensor<4x64xf32> -> tensor<3x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_int(%x: tensor<3x64xf32>, %w: tensor<4x64xi8>) {
+  // expected-error @+1 {{operand #1 must be float tensor or hfq quantized tensor}}
+  %y = hfq.linear %x, %w : tensor<3x64xf32>, tensor<4x64xi8> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @malformed(%x: tensor<3x64xf32>) {
+  // expected-error @+1 {{expected ','}}
+  %y = hfq.linear %x : tensor<3x64xf32> -> tensor<3x4xf32>
+  return
+}

@@ -1,0 +1,73 @@
+// RUN: hfq-opt %s | hfq-opt | FileCheck %s
+// RUN: hfq-opt %s --mlir-print-op-generic | hfq-opt | FileCheck %s
+
+// CHECK-LABEL: func @affine_group
+// CHECK-SAME: (%[[C:.*]]: tensor<4x32xi8>, %[[S:.*]]: tensor<4x2xf32>, %[[Z:.*]]: tensor<4x2xi32>)
+func.func @affine_group(%c: tensor<4x32xi8>, %s: tensor<4x2xf32>, %z: tensor<4x2xi32>)
+    -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>> {
+  // CHECK: %[[Q:.*]] = hfq.assemble %[[C]], %[[S]], %[[Z]] : tensor<4x32xi8>, tensor<4x2xf32>, tensor<4x2xi32>
+  // CHECK-SAME: -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+  %q = hfq.assemble %c, %s, %z : tensor<4x32xi8>, tensor<4x2xf32>, tensor<4x2xi32>
+      -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+  // CHECK: return %[[Q]]
+  return %q : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
+}
+
+// Defaults (axis = 1, act_order = false, storage_bits = 8, lsb_first) are
+// elided when printed; explicit non-defaults survive.
+// CHECK-LABEL: func @affine_variants
+func.func @affine_variants(
+    // CHECK-SAME: #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>
+    %a: !hfq.qtensor<16x32xf32, #hfq.affine<bits = 8, granularity = channel, axis = 1, zero_point = symmetric, storage_bits = 8, order = lsb_first>>,
+    // CHECK-SAME: #hfq.affine<bits = 3, granularity = group, group_size = 32, zero_point = integer_minus_one, act_order = true, storage_bits = 32>
+    %b: !hfq.qtensor<8x64xf16, #hfq.affine<bits = 3, granularity = group, group_size = 32, zero_point = integer_minus_one, act_order = true, storage_bits = 32>>,
+    // CHECK-SAME: #hfq.affine<bits = 2, granularity = tensor, zero_point = float, order = msb_first>
+    %c: !hfq.qtensor<2x3x8xbf16, #hfq.affine<bits = 2, granularity = tensor, zero_point = float, order = msb_first>>,
+    // CHECK-SAME: #hfq.affine<bits = 4, granularity = group, axis = 0, group_size = 2, zero_point = integer>
+    %d: !hfq.qtensor<4x8xf32, #hfq.affine<bits = 4, granularity = group, axis = 0, group_size = 2, zero_point = integer>>) {
+  return
+}
+
+// CHECK-LABEL: func @act_order_parts
+func.func @act_order_parts(%q: !hfq.qtensor<8x64xf16, #hfq.affine<bits = 3, granularity = group, group_size = 32, zero_point = integer_minus_one, act_order = true, storage_bits = 32>>)
+    -> tensor<64xi32> {
+  // CHECK: %{{.*}}:4 = hfq.disassemble %{{.*}} : !hfq.qtensor<8x64xf16, {{.*}}> -> tensor<8x6xi32>, tensor<8x2xf16>, tensor<8x2xi32>, tensor<64xi32>
+  %c, %s, %z, %g = hfq.disassemble %q : !hfq.qtensor<8x64xf16, #hfq.affine<bits = 3, granularity = group, group_size = 32, zero_point = integer_minus_one, act_order = true, storage_bits = 32>>
+      -> tensor<8x6xi32>, tensor<8x2xf16>, tensor<8x2xi32>, tensor<64xi32>
+  return %g : tensor<64xi32>
+}
+
+// CHECK-LABEL: func @codebooks
+func.func @codebooks(%w: tensor<4x64xf32>) -> tensor<4x64xf32> {
+  // CHECK: hfq.quantize %{{.*}} : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>
+  %a = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, block_size = 64, order = msb_first>>
+  // CHECK: #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>
+  %b = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>>
+  // CHECK: #hfq.codebook<kind = custom, values = [-1.000000e+00, -2.500000e-01, 2.500000e-01, 1.000000e+00], block_size = 16, order = lsb_first>
+  %c = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 16, order = lsb_first>>
+  // CHECK: %{{.*}}:4 = hfq.disassemble %{{.*}} -> tensor<4x32xi8>, tensor<8xi8>, tensor<1xf32>, tensor<1xf32>
+  %p:4 = hfq.disassemble %b : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>>
+      -> tensor<4x32xi8>, tensor<8xi8>, tensor<1xf32>, tensor<1xf32>
+  // CHECK: hfq.dequantize %{{.*}} : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom
+  %d = hfq.dequantize %c : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 16, order = lsb_first>> -> tensor<4x64xf32>
+  return %d : tensor<4x64xf32>
+}
+
+// CHECK-LABEL: func @linear
+// CHECK-SAME: (%[[X:.*]]: tensor<2x7x64xf32>, %[[W:.*]]: tensor<4x64xf32>, %[[Q:.*]]: !hfq.qtensor<4x64xf32, {{.*}}>, %[[B:.*]]: tensor<4xf32>)
+func.func @linear(%x: tensor<2x7x64xf32>, %w: tensor<4x64xf32>,
+                  %q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>, %b: tensor<4xf32>)
+    -> (tensor<2x7x4xf32>, tensor<2x7x4xf32>) {
+  // CHECK: hfq.linear %[[X]], %[[W]] : tensor<2x7x64xf32>, tensor<4x64xf32> -> tensor<2x7x4xf32>
+  %y0 = hfq.linear %x, %w : tensor<2x7x64xf32>, tensor<4x64xf32> -> tensor<2x7x4xf32>
+  // CHECK: hfq.linear %[[X]], %[[Q]], %[[B]] : tensor<2x7x64xf32>, !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>, tensor<4xf32> -> tensor<2x7x4xf32>
+  %y1 = hfq.linear %x, %q, %b : tensor<2x7x64xf32>, !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>, tensor<4xf32> -> tensor<2x7x4xf32>
+  return %y0, %y1 : tensor<2x7x4xf32>, tensor<2x7x4xf32>
+}
+
+// CHECK-LABEL: func @dynamic_tokens
+func.func @dynamic_tokens(%x: tensor<?x64xf32>, %q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>) -> tensor<?x4xf32> {
+  // CHECK: hfq.linear {{.*}} : tensor<?x64xf32>, {{.*}} -> tensor<?x4xf32>
+  %y = hfq.linear %x, %q : tensor<?x64xf32>, !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

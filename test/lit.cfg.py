@@ -1,0 +1,27 @@
+# -*- Python -*-
+# lit configuration of hfq's FileCheck tests. Tests use only hfq's own tools
+# plus FileCheck/not/count from LLVM. Features for optional hardware or
+# toolkits are added here, so tests that need them say `REQUIRES:` and are
+# reported as UNSUPPORTED (skipped, visibly) where they are absent.
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "hfq"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.hfq_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.hfq_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["hfq-opt"], [config.hfq_tools_dir])
+
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("cuda-toolkit")
+if os.path.exists("/dev/nvidia0"):
+    config.available_features.add("nvidia-gpu")
