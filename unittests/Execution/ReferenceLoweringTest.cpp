@@ -17,8 +17,11 @@
 #include "hfq/Pipelines/Pipelines.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "hfq/Conversion/Passes.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include "gtest/gtest.h"
@@ -43,12 +46,29 @@ public:
     ctx.loadAllAvailableDialects();
   }
 
-  /// Parses and compiles `source`; fails the test on errors.
-  bool compile(const std::string &source) {
+  /// Parses `source`, runs the passes `addPrePasses` adds (if any) and
+  /// compiles; fails the test on errors.
+  bool compile(const std::string &source,
+               llvm::function_ref<void(PassManager &)> addPrePasses = {}) {
     module = parseSourceString<ModuleOp>(source, &ctx);
     if (!module) {
       ADD_FAILURE() << "failed to parse:\n" << source;
       return false;
+    }
+    if (addPrePasses) {
+
+      // Warnings (e.g. a constant left unconverted) fail the test too.
+      std::string messages;
+      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
+        messages += diag.str() + "\n";
+        return success();
+      });
+      PassManager pm(&ctx);
+      addPrePasses(pm);
+      if (failed(pm.run(*module)) || !messages.empty()) {
+        ADD_FAILURE() << "pre-passes failed:\n" << messages;
+        return false;
+      }
     }
     auto engineOr = compileForJIT(*module);
     if (!engineOr) {
@@ -312,6 +332,37 @@ TEST(CodebookLowering, NF4QuantizeRoundTripsTableValues) {
   Jit jit;
   ASSERT_TRUE(jit.compile(source));
   EXPECT_EQ(jit.call2d<float>("rt"), w);
+}
+
+TEST(QuantInterop, ConvertedWeightsKeepQuantSemantics) {
+  // Upstream semantics: w = (q - zp) * scale with the storage integer q.
+  const char *source = R"mlir(
+func.func @per_axis() -> tensor<2x4xf32> {
+  %c = arith.constant dense<[[0, 1, 14, 15], [5, 6, 7, 8]]> : tensor<2x4xi4>
+  %s = quant.scast %c : tensor<2x4xi4> to tensor<2x4x!quant.uniform<u4:f32:0, {0.5:3, 0.25:4}>>
+  %w = quant.dcast %s : tensor<2x4x!quant.uniform<u4:f32:0, {0.5:3, 0.25:4}>> to tensor<2x4xf32>
+  return %w : tensor<2x4xf32>
+}
+func.func @sub_channel() -> tensor<2x4xf32> {
+  %c = arith.constant dense<[[-8, -1, 0, 7], [1, 2, 3, 4]]> : tensor<2x4xi8>
+  %s = quant.scast %c : tensor<2x4xi8> to tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{2.0:10, 3.0:20}, {4.0:30, 5.0:40}}>>
+  %w = quant.dcast %s : tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{2.0:10, 3.0:20}, {4.0:30, 5.0:40}}>> to tensor<2x4xf32>
+  return %w : tensor<2x4xf32>
+})mlir";
+  Jit jit;
+  ASSERT_TRUE(jit.compile(source, [](PassManager &pm) {
+    pm.addPass(hfq::createConvertQuantToHFQ());
+  }));
+  std::vector<float> perAxis = {(0 - 3) * 0.5f,  (1 - 3) * 0.5f,
+                                (14 - 3) * 0.5f, (15 - 3) * 0.5f,
+                                (5 - 4) * 0.25f, (6 - 4) * 0.25f,
+                                (7 - 4) * 0.25f, (8 - 4) * 0.25f};
+  EXPECT_EQ(jit.call2d<float>("per_axis"), perAxis);
+  std::vector<float> subChannel = {(-8 - 10) * 2.0f, (-1 - 10) * 2.0f,
+                                   (0 - 20) * 3.0f,  (7 - 20) * 3.0f,
+                                   (1 - 30) * 4.0f,  (2 - 30) * 4.0f,
+                                   (3 - 40) * 5.0f,  (4 - 40) * 5.0f};
+  EXPECT_EQ(jit.call2d<float>("sub_channel"), subChannel);
 }
 
 } // namespace

@@ -36,4 +36,43 @@ def ConvertHFQToLinalg : Pass<"convert-hfq-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertQuantToHFQ : Pass<"convert-quant-to-hfq"> {
+  let summary = "Turn constant !quant.uniform weights into hfq quantized tensors";
+  let description = [{
+    Rewrites `quant.dcast(quant.scast(arith.constant ints))` into
+    `hfq.dequantize(hfq.assemble(...))` with constant parts, so weights that
+    arrive in upstream's quant dialect (e.g. from TOSA importers) enter hfq's
+    passes and kernels. Per-tensor, per-axis (matrices) and sub-channel
+    types with blocks along one dimension convert; others are left alone
+    with a warning that says why.
+
+    ```mlir
+    %s = quant.scast %ints : tensor<4x64xi8> to tensor<4x64x!quant.uniform<i8:f32, 0.5>>
+    %w = quant.dcast %s : tensor<4x64x!quant.uniform<i8:f32, 0.5>> to tensor<4x64xf32>
+    // becomes
+    %q = hfq.assemble %codes, %scales : ... -> !hfq.qtensor<4x64xf32,
+        #hfq.affine<bits = 8, granularity = tensor, zero_point = symmetric>>
+    %w = hfq.dequantize %q : ...
+    ```
+
+    The conversion is exact: codes, scales and zero points describe the same
+    real values (scales are rounded once from the type's f64 to the float
+    type of the weight).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::hfq::HFQDialect"];
+}
+
+def ConvertHFQToQuant : Pass<"convert-hfq-to-quant"> {
+  let summary = "Express constant hfq quantized tensors as !quant.uniform";
+  let description = [{
+    The inverse of convert-quant-to-hfq: `hfq.dequantize(hfq.assemble(consts))`
+    becomes `quant.dcast(quant.scast(arith.constant ints))` when the encoding
+    is expressible there (affine, integer or symmetric zero points, no
+    act_order). Symmetric encodings use signed storage with zero point 0,
+    others unsigned storage. Encodings that are not expressible are left
+    alone with a warning naming the reason.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::quant::QuantDialect"];
+}
+
 #endif // HFQ_CONVERSION_PASSES_TD
