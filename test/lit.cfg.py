@@ -11,15 +11,16 @@ from lit.llvm import llvm_config
 
 config.name = "hfq"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.hfq_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", "Install"]
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.hfq_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["hfq-opt"], [config.hfq_tools_dir])
+llvm_config.add_tool_substitutions(["hfq-opt", "hfq"], [config.hfq_tools_dir])
+config.substitutions.append(("%models", os.path.join(config.hfq_src_root, "models")))
 
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("cuda-toolkit")
