@@ -212,3 +212,8 @@ func.func @malformed(%x: tensor<3x64xf32>) {
   %y = hfq.linear %x : tensor<3x64xf32> -> tensor<3x4xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{quantized tensors may have at most 2^48 elements}}
+func.func private @huge(!hfq.qtensor<4611686018427387904x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>)

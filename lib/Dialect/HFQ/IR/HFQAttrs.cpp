@@ -49,10 +49,17 @@ verifyPackedLastDim(function_ref<InFlightDiagnostic()> emitError,
                     unsigned storageBits) {
   if (shape.empty())
     return emitError() << "quantized tensors must have rank >= 1";
-  for (int64_t d : shape)
+  // Bounded so that element counts and bit offsets never overflow int64.
+  constexpr int64_t kMaxElements = int64_t(1) << 48;
+  int64_t elements = 1;
+  for (int64_t d : shape) {
     if (d <= 0)
       return emitError() << "quantized tensors must have static, positive "
                             "dimensions";
+    if (d > kMaxElements / elements)
+      return emitError() << "quantized tensors may have at most 2^48 elements";
+    elements *= d;
+  }
   if ((shape.back() * codeBits) % storageBits != 0)
     return emitError() << "last dimension " << shape.back() << " of "
                        << codeBits << "-bit codes does not fill whole "
