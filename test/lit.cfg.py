@@ -22,6 +22,23 @@ llvm_config.with_environment("PATH", config.hfq_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["hfq-opt", "hfq"], [config.hfq_tools_dir])
 config.substitutions.append(("%models", os.path.join(config.hfq_src_root, "models")))
 
+# Hugging Face `tokenizers` (the reference for hfq's tokenizer) in the
+# venv scripts/test.sh prepares, when PyPI was reachable.
+import subprocess
+venv_python = os.path.join(config.hfq_obj_root, "pyenv", "bin", "python")
+config.hfq_python = venv_python if os.path.exists(venv_python) else "python3"
+config.substitutions.append(("%hfq_python", config.hfq_python))
+if subprocess.run([config.hfq_python, "-c", "import tokenizers"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("hf-tokenizers")
+
+# ../shared (corpora for longer tests) sits beside the checkout in CI and
+# development; the project never needs it to run.
+shared = os.path.join(os.path.dirname(config.hfq_src_root), "shared")
+if os.path.isdir(os.path.join(shared, "corpora")):
+    config.available_features.add("shared-corpora")
+    config.substitutions.append(("%corpora", os.path.join(shared, "corpora")))
+
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("cuda-toolkit")
 if os.path.exists("/dev/nvidia0"):
