@@ -7,11 +7,15 @@
 
 #include "hfq/Execution/JIT.h"
 #include "hfq/Pipelines/Pipelines.h"
+#include "hfq/Conversion/Passes.h"
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
 
 using namespace mlir;
@@ -26,6 +30,23 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   (void)targetsReady;
 
   MLIRContext *ctx = module.getContext();
+  // Weight references become external globals; remember which symbol stands
+  // for which checkpoint tensor before lowering erases the names.
+  llvm::StringMap<std::string> weightSymbols;
+  module.walk([&](WeightOp op) {
+    weightSymbols[weightSymbolName(op.getName())] = op.getName().str();
+  });
+  std::vector<std::pair<std::string, const void *>> addresses;
+  for (const auto &entry : weightSymbols) {
+    if (!options.weightAddress)
+      return llvm::createStringError(
+          "the module reads checkpoint weights ('" + entry.second +
+          "', ...) but no weight source was given");
+    auto address = options.weightAddress(entry.second);
+    if (!address)
+      return address.takeError();
+    addresses.emplace_back(entry.first().str(), *address);
+  }
   for (auto func : module.getOps<func::FuncOp>())
     if (func.isPublic() && !func.isExternal())
       func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
@@ -49,5 +70,18 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   // The transformer is a function_ref: keep the callable alive here.
   auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
   engineOptions.transformer = transformer;
-  return ExecutionEngine::create(module, engineOptions);
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return engine;
+  // Runtime helpers the lowered code calls (memref copies on bufferization
+  // boundaries), from MLIR's C runner utils linked into this library.
+  addresses.emplace_back("memrefCopy", reinterpret_cast<const void *>(&memrefCopy));
+  (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const auto &[symbol, address] : addresses)
+      map[interner(symbol)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                               llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  return engine;
 }

@@ -116,9 +116,15 @@ SafetensorsFile::open(llvm::StringRef path) {
                                               /*RequiresNullTerminator=*/false);
   if (!bufferOr)
     return fail(path, "cannot open: " + bufferOr.getError().message());
+  return fromBuffer(std::move(*bufferOr), path);
+}
+
+llvm::Expected<std::unique_ptr<SafetensorsFile>>
+SafetensorsFile::fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                            llvm::StringRef path) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->filePath = path.str();
-  file->buffer = std::move(*bufferOr);
+  file->buffer = std::move(buffer);
   llvm::StringRef contents = file->buffer->getBuffer();
   const uint64_t fileSize = contents.size();
 

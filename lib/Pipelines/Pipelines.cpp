@@ -50,6 +50,7 @@ using namespace mlir;
 
 void mlir::hfq::buildLowerToLLVMPipeline(OpPassManager &pm,
                                    const LowerToLLVMOptions &options) {
+  pm.addPass(createBindWeights());
   if (options.reference)
     pm.addPass(createConvertHFQToLinalg());
   pm.addPass(createCanonicalizerPass());

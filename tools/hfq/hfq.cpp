@@ -4,6 +4,8 @@
 // Subcommands so far:
 //   inspect     list the tensors of a checkpoint
 //   tokenize    encode text to token ids, or decode ids
+//   import      the model as MLIR (func/linalg/tensor + hfq ops)
+//   generate    greedy or sampled generation through the JIT
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -16,6 +18,17 @@
 
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/Tokenizer.h"
+#include "hfq/Execution/Model.h"
+#include "hfq/Import/LlamaImporter.h"
+#include "hfq/Pipelines/Pipelines.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -34,6 +47,10 @@ cl::OptionCategory hfqCategory("hfq options");
 cl::SubCommand inspectCmd("inspect", "List the tensors of a checkpoint");
 cl::SubCommand tokenizeCmd(
     "tokenize", "Print the token ids of a text (or the text of token ids)");
+cl::SubCommand importCmd("import",
+                          "Import a checkpoint as an MLIR module (weights "
+                          "referenced, not inlined)");
+cl::SubCommand generateCmd("generate", "Generate text with a model");
 cl::SubCommand quantErrorCmd(
     "quant-error",
     "Quantize each linear weight of a checkpoint through the compiler and "
@@ -59,6 +76,37 @@ cl::opt<bool> tokLines("lines",
 cl::opt<bool> tokNoSpecial("no-special",
                            cl::desc("do not add BOS/template tokens"),
                            cl::sub(tokenizeCmd), cl::cat(hfqCategory));
+cl::opt<std::string> importModel(cl::Positional, cl::Required,
+                                 cl::desc("<model dir>"), cl::sub(importCmd),
+                                 cl::cat(hfqCategory));
+cl::opt<std::string> importOutput("o", cl::Required,
+                                  cl::desc("output .mlir file"),
+                                  cl::value_desc("file"), cl::sub(importCmd),
+                                  cl::cat(hfqCategory));
+cl::opt<int64_t> maxContext("max-context",
+                            cl::desc("KV cache length (default: "
+                                     "max_position_embeddings)"),
+                            cl::init(0), cl::sub(importCmd),
+                            cl::sub(generateCmd), cl::cat(hfqCategory));
+cl::opt<std::string> genModel(cl::Positional, cl::Required,
+                              cl::desc("<model dir>"), cl::sub(generateCmd),
+                              cl::cat(hfqCategory));
+cl::opt<std::string> genPrompt("prompt", cl::desc("prompt text"),
+                               cl::init(""), cl::sub(generateCmd),
+                               cl::cat(hfqCategory));
+cl::opt<int64_t> genMaxTokens("max-tokens",
+                              cl::desc("tokens to generate at most"),
+                              cl::init(64), cl::sub(generateCmd),
+                              cl::cat(hfqCategory));
+cl::opt<double> genTemperature("temperature",
+                               cl::desc("sampling temperature; 0 is greedy"),
+                               cl::init(0.0), cl::sub(generateCmd),
+                               cl::cat(hfqCategory));
+cl::opt<double> genTopP("top-p", cl::desc("nucleus sampling mass"),
+                        cl::init(1.0), cl::sub(generateCmd),
+                        cl::cat(hfqCategory));
+cl::opt<uint64_t> genSeed("seed", cl::desc("sampling seed"), cl::init(0),
+                          cl::sub(generateCmd), cl::cat(hfqCategory));
 cl::opt<std::string> qeModel(cl::Positional, cl::Required,
                              cl::desc("<model dir or .safetensors>"),
                              cl::sub(quantErrorCmd), cl::cat(hfqCategory));
@@ -154,6 +202,130 @@ int runTokenize() {
   return 0;
 }
 
+int runImport() {
+  auto start = std::chrono::steady_clock::now();
+  auto config = io::ModelConfig::load(importModel);
+  if (!config)
+    return reportError(config.takeError());
+  auto ckpt = io::Checkpoint::open(importModel);
+  if (!ckpt)
+    return reportError(ckpt.takeError());
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  ImportOptions options;
+  options.maxContext = maxContext;
+  auto module = importLlama(ctx, *config, *ckpt, options);
+  if (!module)
+    return reportError(module.takeError());
+  if (Error e = writeToOutput(importOutput, [&](raw_ostream &os) -> Error {
+        (*module)->print(os);
+        return Error::success();
+      }))
+    return reportError(std::move(e));
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!quiet)
+    errs() << formatv("hfq import: {0} ({1}, {2} layers) -> {3} in {4:F2} s\n",
+                      importModel, config->modelType, config->numLayers,
+                      importOutput, secs);
+  return 0;
+}
+
+int runGenerate() {
+  if (genTemperature < 0 || !(genTopP > 0 && genTopP <= 1))
+    return reportError(createStringError(
+        inconvertibleErrorCode(),
+        "--temperature must be >= 0 and --top-p in (0, 1]"));
+  auto loadStart = std::chrono::steady_clock::now();
+  ModelOptions options;
+  options.maxContext = maxContext;
+  auto model = LoadedModel::load(genModel, options);
+  if (!model)
+    return reportError(model.takeError());
+  double loadSecs = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - loadStart)
+                        .count();
+  const io::Tokenizer &tok = (*model)->tokenizer();
+  auto prompt = tok.encode(genPrompt);
+  if (!prompt)
+    return reportError(prompt.takeError());
+  if (prompt->empty())
+    return reportError(createStringError(inconvertibleErrorCode(),
+                                         "the prompt encodes to no tokens"));
+  std::vector<int64_t> eos = (*model)->config().eosTokenIds;
+  if (tok.eosId())
+    eos.push_back(*tok.eosId());
+
+  std::mt19937_64 rng(genSeed);
+  auto pick = [&](const float *logits, int64_t vocab) -> int64_t {
+    if (genTemperature == 0)
+      return std::max_element(logits, logits + vocab) - logits;
+    // Softmax at the temperature, then sample from the smallest set of
+    // tokens whose probability reaches top-p.
+    std::vector<std::pair<double, int64_t>> probs(vocab);
+    double maxLogit = *std::max_element(logits, logits + vocab), sum = 0;
+    for (int64_t i = 0; i < vocab; ++i) {
+      double p = std::exp((logits[i] - maxLogit) / genTemperature);
+      probs[i] = {p, i};
+      sum += p;
+    }
+    std::sort(probs.begin(), probs.end(),
+              [](auto &a, auto &b) { return a.first > b.first ||
+                                            (a.first == b.first && a.second < b.second); });
+    double mass = 0;
+    size_t keep = 0;
+    while (keep < probs.size() && mass < genTopP * sum)
+      mass += probs[keep++].first;
+    double r = std::uniform_real_distribution<double>(0, mass)(rng);
+    for (size_t i = 0; i < keep; ++i) {
+      r -= probs[i].first;
+      if (r <= 0)
+        return probs[i].second;
+    }
+    return probs[keep - 1].second;
+  };
+
+  const int64_t vocab = (*model)->config().vocabSize;
+  auto t0 = std::chrono::steady_clock::now();
+  auto logits = (*model)->prefill(*prompt);
+  if (!logits)
+    return reportError(logits.takeError());
+  auto t1 = std::chrono::steady_clock::now();
+  std::vector<int64_t> generated;
+  int64_t next = pick(logits->data() + (prompt->size() - 1) * vocab, vocab);
+  while (int64_t(generated.size()) < genMaxTokens) {
+    if (llvm::is_contained(eos, next))
+      break;
+    generated.push_back(next);
+    if (int64_t(generated.size()) == genMaxTokens ||
+        (*model)->position() >= (*model)->maxContext())
+      break;
+    auto step = (*model)->decode(next);
+    if (!step)
+      return reportError(step.takeError());
+    next = pick(step->data(), vocab);
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  std::vector<int64_t> all = *prompt;
+  all.insert(all.end(), generated.begin(), generated.end());
+  auto text = tok.decode(all);
+  if (!text)
+    return reportError(text.takeError());
+  outs() << *text << "\n";
+  double prefillSecs = std::chrono::duration<double>(t1 - t0).count();
+  double decodeSecs = std::chrono::duration<double>(t2 - t1).count();
+  int64_t decodeSteps = std::max<int64_t>(int64_t(generated.size()) - 1, 0);
+  if (!quiet)
+    errs() << formatv("hfq generate: load+compile {0:F2} s; prefill {1} tokens "
+                      "{2:F1} tok/s; decode {3} tokens {4:F1} tok/s\n",
+                      loadSecs, prompt->size(), prompt->size() / prefillSecs,
+                      decodeSteps,
+                      decodeSteps ? decodeSteps / decodeSecs : 0.0);
+  return 0;
+}
+
 int runQuantError() {
   QuantErrorOptions options;
   options.method = qeMethod;
@@ -178,6 +350,9 @@ int main(int argc, char **argv) {
       "hfq: quantize large language models\n\n"
       "  hfq inspect MODEL\n"
       "  hfq tokenize MODEL --text TEXT | --file FILE | --decode \"IDS\"\n"
+      "  hfq import MODEL -o model.mlir [--max-context N]\n"
+      "  hfq generate MODEL --prompt TEXT [--max-tokens N --temperature T "
+      "--top-p P --seed S]\n"
       "  hfq quant-error MODEL [--method rtn|nf4|fp4] [--bits B] "
       "[--group-size G] [--sym] [--double-quant]\n");
   if (inspectCmd)
@@ -186,7 +361,12 @@ int main(int argc, char **argv) {
     return runQuantError();
   if (tokenizeCmd)
     return runTokenize();
-  errs() << "hfq: expected a subcommand (inspect, tokenize, quant-error); see "
+  if (importCmd)
+    return runImport();
+  if (generateCmd)
+    return runGenerate();
+  errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
+            "quant-error); see "
             "hfq --help\n";
   return 2;
 }

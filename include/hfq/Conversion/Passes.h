@@ -8,7 +8,9 @@
 #define HFQ_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
@@ -21,6 +23,9 @@ namespace mlir::hfq {
 
 #define GEN_PASS_DECL
 #include "hfq/Conversion/Passes.h.inc"
+
+/// The symbol hfq-bind-weights gives the global of checkpoint tensor `name`.
+std::string weightSymbolName(llvm::StringRef name);
 
 #define GEN_PASS_REGISTRATION
 #include "hfq/Conversion/Passes.h.inc"

@@ -36,6 +36,21 @@ def ConvertHFQToLinalg : Pass<"convert-hfq-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def BindWeights : Pass<"hfq-bind-weights", "::mlir::ModuleOp"> {
+  let summary = "Turn hfq.weight references into external memref globals";
+  let description = [{
+    Each distinct `hfq.weight "NAME" : tensor<T>` becomes one external
+    `memref.global @__hfq_w_<mangled NAME> : memref<T>` (no initializer,
+    so the data is not copied into the module), read through
+    `memref.get_global` and a `restrict`ed `bufferization.to_tensor`. The
+    global keeps the checkpoint name in its `hfq.weight_name` attribute; the
+    executor resolves the symbol to the address of the memory-mapped tensor.
+    Weights are read-only: bufferization never writes through them.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 def ConvertQuantToHFQ : Pass<"convert-quant-to-hfq"> {
   let summary = "Turn constant !quant.uniform weights into hfq quantized tensors";
   let description = [{

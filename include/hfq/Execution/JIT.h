@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 
 namespace mlir::hfq {
@@ -20,6 +21,11 @@ namespace mlir::hfq {
 struct JITOptions {
   /// LLVM optimization level of the generated code (0-3).
   unsigned optLevel = 2;
+  /// Address of the data of checkpoint tensor `name`, for every hfq.weight
+  /// in the module (e.g. into a memory-mapped safetensors file). The data
+  /// must outlive the engine and is never written.
+  std::function<llvm::Expected<const void *>(llvm::StringRef name)>
+      weightAddress;
 };
 
 /// Lowers `module` in place and returns an engine holding its native code.

@@ -55,6 +55,9 @@ public:
   /// Maps and validates `path`.
   static llvm::Expected<std::unique_ptr<SafetensorsFile>>
   open(llvm::StringRef path);
+  /// Validates an in-memory file; `name` stands for the path in messages.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
+  fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef name);
 
   llvm::StringRef path() const { return filePath; }
   /// Tensors in file order (by offset).

@@ -123,3 +123,9 @@ LogicalResult LinearOp::verify() {
   }
   return success();
 }
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "needs a non-empty tensor name";
+  return success();
+}

@@ -126,4 +126,26 @@ def HFQ_LinearOp : HFQ_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def HFQ_WeightOp : HFQ_Op<"weight", [Pure]> {
+  let summary = "a model weight, referenced by its checkpoint tensor name";
+  let description = [{
+    The tensor named `name` in the model's checkpoint (its safetensors
+    files). Weights are never inlined into the IR: `hfq import` emits one
+    `hfq.weight` per use site and the data stays in the memory-mapped
+    checkpoint. `hfq-bind-weights` turns each distinct name into an external
+    `memref.global` whose address the executor supplies at load time.
+
+    The result type must match the stored tensor's shape and element type
+    (f32, f16 or bf16); the importer checks this against the checkpoint.
+
+    ```mlir
+    %w = hfq.weight "model.layers.3.mlp.down_proj.weight" : tensor<288x768xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // HFQ_DIALECT_HFQ_IR_HFQOPS_TD

@@ -1,0 +1,199 @@
+//===- Model.cpp - a checkpoint imported, compiled and ready to run -*- C++ -*-===//
+//
+// The compiled functions return freshly allocated buffers (the ownership-
+// based deallocation pipeline gives results to the caller), so the previous
+// caches are freed once the new ones come back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hfq/Execution/Model.h"
+#include "hfq/Execution/JIT.h"
+#include "hfq/IO/Checkpoint.h"
+#include "hfq/Import/LlamaImporter.h"
+#include "hfq/Pipelines/Pipelines.h"
+
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::hfq;
+
+namespace {
+using Cache = StridedMemRefType<float, 4>;
+using Logits = StridedMemRefType<float, 2>;
+using Tokens = StridedMemRefType<int64_t, 1>;
+struct StepResult {
+  Logits logits;
+  Cache k, v;
+};
+using PrefillFn = void(StepResult *, Tokens *);
+using DecodeFn = void(StepResult *, Tokens *, int64_t, Cache *, Cache *);
+
+llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+} // namespace
+
+struct LoadedModel::Impl {
+  io::ModelConfig config;
+  std::unique_ptr<io::Tokenizer> tokenizer;
+  io::Checkpoint checkpoint;
+  MLIRContext context;
+  std::unique_ptr<ExecutionEngine> engine;
+  PrefillFn *prefillFn = nullptr;
+  DecodeFn *decodeFn = nullptr;
+  int64_t maxContext = 0;
+  int64_t position = 0;
+  Cache k{}, v{};
+  /// Aligned copies of weights whose mapped data is not 64-byte aligned.
+  struct FreeDeleter {
+    void operator()(void *p) const { std::free(p); }
+  };
+  std::vector<std::unique_ptr<void, FreeDeleter>> alignedCopies;
+
+  explicit Impl(io::Checkpoint ckpt) : checkpoint(std::move(ckpt)) {}
+  ~Impl() { freeCaches(); }
+  void freeCaches() {
+    free(k.basePtr);
+    free(v.basePtr);
+    k.basePtr = v.basePtr = nullptr;
+  }
+
+  llvm::Error checkTokens(llvm::ArrayRef<int64_t> tokens) const {
+    for (int64_t t : tokens)
+      if (t < 0 || t >= config.vocabSize)
+        return fail(llvm::formatv("token id {0} is outside the vocabulary "
+                                  "[0, {1})",
+                                  t, config.vocabSize));
+    if (position + int64_t(tokens.size()) > maxContext)
+      return fail(llvm::formatv("{0} tokens at position {1} exceed the "
+                                "context of {2}",
+                                tokens.size(), position, maxContext));
+    return llvm::Error::success();
+  }
+
+  std::vector<float> takeLogits(StepResult &r) {
+    std::vector<float> out;
+    int64_t rows = r.logits.sizes[0], cols = r.logits.sizes[1];
+    out.reserve(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        out.push_back(r.logits.data[r.logits.offset + i * r.logits.strides[0] +
+                                    j * r.logits.strides[1]]);
+    free(r.logits.basePtr);
+    return out;
+  }
+
+  void keepCaches(StepResult &r) {
+    if (k.basePtr != r.k.basePtr)
+      free(k.basePtr);
+    if (v.basePtr != r.v.basePtr)
+      free(v.basePtr);
+    k = r.k;
+    v = r.v;
+  }
+};
+
+LoadedModel::LoadedModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+LoadedModel::~LoadedModel() = default;
+
+llvm::Expected<std::unique_ptr<LoadedModel>>
+LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
+  auto config = io::ModelConfig::load(modelDir);
+  if (!config)
+    return config.takeError();
+  auto checkpoint = io::Checkpoint::open(modelDir);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  auto tokenizer = io::Tokenizer::load(modelDir);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  auto impl = std::make_unique<Impl>(std::move(*checkpoint));
+  impl->config = std::move(*config);
+  impl->tokenizer = std::make_unique<io::Tokenizer>(std::move(*tokenizer));
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  impl->context.appendDialectRegistry(registry);
+  ImportOptions importOptions;
+  importOptions.maxContext = options.maxContext;
+  auto module = importLlama(impl->context, impl->config, impl->checkpoint,
+                            importOptions);
+  if (!module)
+    return module.takeError();
+  impl->maxContext = options.maxContext ? options.maxContext
+                                        : impl->config.maxPositionEmbeddings;
+
+  JITOptions jit;
+  Impl *raw = impl.get();
+  jit.weightAddress =
+      [raw](llvm::StringRef name) -> llvm::Expected<const void *> {
+    const io::Checkpoint::Entry *e = raw->checkpoint.find(name);
+    if (!e)
+      return fail("no checkpoint tensor '" + name + "'");
+    llvm::ArrayRef<uint8_t> bytes = e->file->bytes(*e->info);
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 == 0)
+      return bytes.data();
+    // Generated code may assume aligned globals: copy this one.
+    void *copy = std::aligned_alloc(64, (bytes.size() + 63) / 64 * 64);
+    if (!copy)
+      return fail("out of memory copying '" + name + "'");
+    std::memcpy(copy, bytes.data(), bytes.size());
+    raw->alignedCopies.emplace_back(copy);
+    return copy;
+  };
+  auto engine = compileForJIT(**module, jit);
+  if (!engine)
+    return engine.takeError();
+  impl->engine = std::move(*engine);
+  auto prefill = lookupCInterface<PrefillFn>(*impl->engine, "prefill");
+  if (!prefill)
+    return prefill.takeError();
+  auto decode = lookupCInterface<DecodeFn>(*impl->engine, "decode");
+  if (!decode)
+    return decode.takeError();
+  impl->prefillFn = *prefill;
+  impl->decodeFn = *decode;
+  return std::unique_ptr<LoadedModel>(new LoadedModel(std::move(impl)));
+}
+
+const io::ModelConfig &LoadedModel::config() const { return impl->config; }
+const io::Tokenizer &LoadedModel::tokenizer() const {
+  return *impl->tokenizer;
+}
+int64_t LoadedModel::maxContext() const { return impl->maxContext; }
+int64_t LoadedModel::position() const { return impl->position; }
+
+llvm::Expected<std::vector<float>>
+LoadedModel::prefill(llvm::ArrayRef<int64_t> tokens) {
+  impl->position = 0;
+  if (tokens.empty())
+    return fail("prefill needs at least one token");
+  if (llvm::Error e = impl->checkTokens(tokens))
+    return std::move(e);
+  std::vector<int64_t> ids(tokens.begin(), tokens.end());
+  Tokens in{ids.data(), ids.data(), 0, {int64_t(ids.size())}, {1}};
+  StepResult r{};
+  impl->prefillFn(&r, &in);
+  impl->keepCaches(r);
+  impl->position = ids.size();
+  return impl->takeLogits(r);
+}
+
+llvm::Expected<std::vector<float>> LoadedModel::decode(int64_t token) {
+  if (!impl->k.basePtr)
+    return fail("decode before prefill");
+  if (llvm::Error e = impl->checkTokens({token}))
+    return std::move(e);
+  int64_t id = token;
+  Tokens in{&id, &id, 0, {1}, {1}};
+  StepResult r{};
+  impl->decodeFn(&r, &in, impl->position, &impl->k, &impl->v);
+  impl->keepCaches(r);
+  impl->position += 1;
+  return impl->takeLogits(r);
+}

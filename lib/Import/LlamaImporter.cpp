@@ -1,0 +1,539 @@
+//===- LlamaImporter.cpp - Llama-family checkpoints to MLIR ----*- C++ -*-===//
+//
+// The computation follows Hugging Face's LlamaForCausalLM in float32:
+// RMSNorm as w * (x * rsqrt(mean(x^2) + eps)), rotary embeddings with
+// rotate_half on the HF (permuted) q/k layout, grouped-query attention with
+// softmax in float32 and scale 1/sqrt(head_dim), SiLU-gated MLP. Attention
+// runs over the cache prefix 0 .. pos+T-1 only.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hfq/Import/LlamaImporter.h"
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::hfq;
+using llvm::formatv;
+
+namespace {
+
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+class LlamaBuilder {
+public:
+  LlamaBuilder(MLIRContext &ctx, const io::ModelConfig &cfg,
+               const io::Checkpoint &ckpt, int64_t maxContext)
+      : ctx(ctx), cfg(cfg), ckpt(ckpt), b(&ctx), loc(UnknownLoc::get(&ctx)),
+        f32(b.getF32Type()), S(maxContext) {}
+
+  llvm::Expected<OwningOpRef<ModuleOp>> build();
+
+private:
+  //===--- checkpoint checks ---------------------------------------------===//
+  llvm::Error expectTensor(llvm::StringRef name, ArrayRef<int64_t> shape) {
+    const io::Checkpoint::Entry *e = ckpt.find(name);
+    if (!e)
+      return llvm::createStringError("checkpoint has no tensor '" + name +
+                                     "', which a " + cfg.modelType +
+                                     " model needs");
+    if (e->info->shape != std::vector<int64_t>(shape.begin(), shape.end())) {
+      std::string want, got;
+      for (int64_t d : shape)
+        want += (want.empty() ? "" : "x") + std::to_string(d);
+      for (int64_t d : e->info->shape)
+        got += (got.empty() ? "" : "x") + std::to_string(d);
+      return llvm::createStringError("tensor '" + name + "' has shape [" +
+                                     got + "], config.json implies [" + want +
+                                     "]");
+    }
+    io::DType t = e->info->dtype;
+    if (t != io::DType::F32 && t != io::DType::F16 && t != io::DType::BF16)
+      return llvm::createStringError("tensor '" + name + "' has dtype " +
+                                     io::dtypeName(t) +
+                                     "; hfq imports F32, F16 and BF16 weights");
+    return llvm::Error::success();
+  }
+
+  //===--- IR helpers ----------------------------------------------------===//
+  Value cIndex(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cF32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+  }
+  AffineExpr d(unsigned i) { return getAffineDimExpr(i, &ctx); }
+  AffineMap map(unsigned dims, ArrayRef<AffineExpr> results) {
+    return AffineMap::get(dims, 0, results, &ctx);
+  }
+  Value empty(ArrayRef<OpFoldResult> sizes) {
+    return tensor::EmptyOp::create(b, loc, sizes, f32);
+  }
+  Value filled(ArrayRef<OpFoldResult> sizes, double value) {
+    return linalg::FillOp::create(b, loc, ValueRange{cF32(value)},
+                                  ValueRange{empty(sizes)})
+        .getResult(0);
+  }
+  Value generic(Value init, ValueRange inputs, ArrayRef<AffineMap> maps,
+                ArrayRef<IteratorType> iterators,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+               maps, iterators,
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 linalg::YieldOp::create(nb, nloc, body(nb, nloc, args));
+               })
+        .getResult(0);
+  }
+
+  /// The checkpoint tensor `name` as an f32 tensor.
+  Value weight(llvm::StringRef name) {
+    const io::TensorInfo &info = *ckpt.find(name)->info;
+    Type elem = info.dtype == io::DType::F16    ? Type(b.getF16Type())
+                : info.dtype == io::DType::BF16 ? Type(b.getBF16Type())
+                                                : f32;
+    auto type = RankedTensorType::get(info.shape, elem);
+    Value w = WeightOp::create(b, NameLoc::get(b.getStringAttr(name)), type,
+                               b.getStringAttr(name));
+    if (elem == f32)
+      return w;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t s : info.shape)
+      sizes.push_back(b.getIndexAttr(s));
+    AffineMap id = b.getMultiDimIdentityMap(info.shape.size());
+    SmallVector<IteratorType> par(info.shape.size(), kPar);
+    return generic(empty(sizes), {w}, {id, id}, par,
+                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return arith::ExtFOp::create(nb, l, f32, a[0]);
+                   });
+  }
+
+  /// x [T, in] -> [T, out] through the projection `module` (HF name).
+  Value linear(Value x, const std::string &module, bool bias) {
+    Value w = weight(module + ".weight");
+    int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
+    auto resultType =
+        RankedTensorType::get({ShapedType::kDynamic, out}, f32);
+    Location nameLoc = NameLoc::get(b.getStringAttr(module));
+    if (bias)
+      return LinearOp::create(b, nameLoc, resultType, x, w,
+                              weight(module + ".bias"));
+    return LinearOp::create(b, nameLoc, resultType, x, w, Value());
+  }
+
+  Value add(Value x, Value y) {
+    AffineMap id = b.getMultiDimIdentityMap(2);
+    return generic(empty({T, b.getIndexAttr(cfg.hiddenSize)}), {x, y},
+                   {id, id, id}, {kPar, kPar},
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return arith::AddFOp::create(nb, l, a[0], a[1]);
+                   });
+  }
+
+  /// w * (x * rsqrt(mean(x^2) + eps)) over the hidden dimension.
+  Value rmsNorm(Value x, const std::string &weightName) {
+    int64_t H = cfg.hiddenSize;
+    Value w = weight(weightName);
+    Value ss = generic(filled({T}, 0.0), {x},
+                       {b.getMultiDimIdentityMap(2), map(2, {d(0)})},
+                       {kPar, kRed},
+                       [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                         Value sq = arith::MulFOp::create(nb, l, a[0], a[0]);
+                         return arith::AddFOp::create(nb, l, a[1], sq);
+                       });
+    AffineMap id = b.getMultiDimIdentityMap(2);
+    return generic(
+        empty({T, b.getIndexAttr(H)}), {x, ss, w},
+        {id, map(2, {d(0)}), map(2, {d(1)}), id}, {kPar, kPar},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value mean = arith::DivFOp::create(
+              nb, l, a[1],
+              arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(float(H))));
+          Value var = arith::AddFOp::create(
+              nb, l, mean,
+              arith::ConstantOp::create(nb, l,
+                                        nb.getF32FloatAttr(float(cfg.rmsNormEps))));
+          Value r = math::RsqrtOp::create(nb, l, var);
+          return arith::MulFOp::create(
+              nb, l, a[2], arith::MulFOp::create(nb, l, a[0], r));
+        });
+  }
+
+  /// x [T, n*D] -> [T, n, D] with rotary embeddings at positions pos+t.
+  Value rope(Value x, int64_t heads) {
+    int64_t D = cfg.headDim, half = D / 2;
+    Value x3 = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({ShapedType::kDynamic, heads, D}, f32),
+        x, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+        ArrayRef<OpFoldResult>{T, b.getIndexAttr(heads), b.getIndexAttr(D)});
+    std::vector<double> inv = cfg.ropeInverseFrequencies();
+    SmallVector<float> invF(inv.begin(), inv.end());
+    Value invFreq = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({half}, f32),
+                               ArrayRef<float>(invF)));
+    Value posV = pos;
+    return generic(
+        empty({T, b.getIndexAttr(heads), b.getIndexAttr(D)}), {}, 
+        {b.getMultiDimIdentityMap(3)}, {kPar, kPar, kPar},
+        [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+          Value t = linalg::IndexOp::create(nb, l, 0);
+          Value h = linalg::IndexOp::create(nb, l, 1);
+          Value dd = linalg::IndexOp::create(nb, l, 2);
+          Value cHalf = arith::ConstantIndexOp::create(nb, l, half);
+          Value i = arith::RemUIOp::create(nb, l, dd, cHalf);
+          Value lower = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult,
+                                              dd, cHalf);
+          Value p = arith::AddIOp::create(nb, l, posV, t);
+          Value pf = arith::UIToFPOp::create(
+              nb, l, f32,
+              arith::IndexCastOp::create(nb, l, nb.getI64Type(), p));
+          Value angle = arith::MulFOp::create(
+              nb, l, pf, tensor::ExtractOp::create(nb, l, invFreq, {i}));
+          Value c = math::CosOp::create(nb, l, angle);
+          Value s = math::SinOp::create(nb, l, angle);
+          Value partnerIdx = arith::SelectOp::create(
+              nb, l, lower, arith::AddIOp::create(nb, l, dd, cHalf),
+              arith::SubIOp::create(nb, l, dd, cHalf));
+          Value self = tensor::ExtractOp::create(nb, l, x3, {t, h, dd});
+          Value partner =
+              tensor::ExtractOp::create(nb, l, x3, {t, h, partnerIdx});
+          // rotate_half: (-x2, x1).
+          Value rotated = arith::SelectOp::create(
+              nb, l, lower, arith::NegFOp::create(nb, l, partner), partner);
+          return arith::AddFOp::create(
+              nb, l, arith::MulFOp::create(nb, l, self, c),
+              arith::MulFOp::create(nb, l, rotated, s));
+        });
+  }
+
+  /// [T, n, D] -> [n, T, D].
+  Value headsFirst(Value x, int64_t heads) {
+    return generic(empty({b.getIndexAttr(heads), T,
+                          b.getIndexAttr(cfg.headDim)}),
+                   {x}, {map(3, {d(1), d(0), d(2)}), b.getMultiDimIdentityMap(3)},
+                   {kPar, kPar, kPar},
+                   [](OpBuilder &, Location, ValueRange a) -> Value {
+                     return a[0];
+                   });
+  }
+
+  Value attention(int64_t layer, Value x, Value &kCache, Value &vCache);
+  Value mlp(int64_t layer, Value x);
+  func::FuncOp buildForward(ModuleOp module);
+
+  MLIRContext &ctx;
+  const io::ModelConfig &cfg;
+  const io::Checkpoint &ckpt;
+  OpBuilder b;
+  Location loc;
+  Type f32;
+  int64_t S;
+  // Values of the function being built.
+  Value tokens, pos;
+  OpFoldResult T;
+};
+
+Value LlamaBuilder::attention(int64_t layer, Value x, Value &kCache,
+                              Value &vCache) {
+  const int64_t nH = cfg.numHeads, kvH = cfg.numKVHeads, D = cfg.headDim;
+  const int64_t group = nH / kvH;
+  std::string prefix = formatv("model.layers.{0}.self_attn.", layer).str();
+  Value q = rope(linear(x, prefix + "q_proj", cfg.qkvBias), nH);
+  Value k = rope(linear(x, prefix + "k_proj", cfg.qkvBias), kvH);
+  Value v = linear(x, prefix + "v_proj", cfg.qkvBias);
+  v = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({ShapedType::kDynamic, kvH, D}, f32), v,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+      ArrayRef<OpFoldResult>{T, b.getIndexAttr(kvH), b.getIndexAttr(D)});
+
+  // Write this chunk's keys/values at [layer, :, pos:pos+T, :].
+  auto cacheSlice = [&](Value cache, Value chunk) {
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
+                                         b.getIndexAttr(0), pos,
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kvH),
+                                       T, b.getIndexAttr(D)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return tensor::InsertSliceOp::create(b, loc, headsFirst(chunk, kvH), cache,
+                                         offsets, sizes, strides)
+        .getResult();
+  };
+  kCache = cacheSlice(kCache, k);
+  vCache = cacheSlice(vCache, v);
+
+  // Read the valid prefix 0 .. pos+T-1.
+  Value tIndex = getValueOrCreateConstantIndexOp(b, loc, T);
+  Value n = arith::AddIOp::create(b, loc, pos, tIndex);
+  auto prefixOf = [&](Value cache) {
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
+                                         b.getIndexAttr(0), b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kvH),
+                                       n, b.getIndexAttr(D)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    auto type =
+        RankedTensorType::get({kvH, ShapedType::kDynamic, D}, f32);
+    return tensor::ExtractSliceOp::create(b, loc, type, cache, offsets, sizes,
+                                          strides)
+        .getResult();
+  };
+  Value keys = prefixOf(kCache), values = prefixOf(vCache);
+
+  // scores[h, i, j] = q[i, h, :] . k[h / group, j, :]
+  AffineExpr kvHead = d(0).floorDiv(group);
+  Value scores = generic(
+      filled({b.getIndexAttr(nH), T, n}, 0.0), {q, keys},
+      {map(4, {d(1), d(0), d(3)}), map(4, {kvHead, d(2), d(3)}),
+       map(4, {d(0), d(1), d(2)})},
+      {kPar, kPar, kPar, kRed},
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::AddFOp::create(
+            nb, l, a[2], arith::MulFOp::create(nb, l, a[0], a[1]));
+      });
+
+  // Scaled, causally masked scores; softmax over j in float32.
+  const float scale = 1.0f / std::sqrt(float(D));
+  Value posV = pos;
+  auto masked = [&](OpBuilder &nb, Location l, Value s) -> Value {
+    Value i = linalg::IndexOp::create(nb, l, 1);
+    Value j = linalg::IndexOp::create(nb, l, 2);
+    Value future = arith::CmpIOp::create(
+        nb, l, arith::CmpIPredicate::ugt, j,
+        arith::AddIOp::create(nb, l, posV, i));
+    Value scaled = arith::MulFOp::create(
+        nb, l, s, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
+    return arith::SelectOp::create(
+        nb, l, future,
+        arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
+        scaled);
+  };
+  AffineMap id3 = b.getMultiDimIdentityMap(3);
+  AffineMap row = map(3, {d(0), d(1)});
+  Value rowMax = generic(
+      filled({b.getIndexAttr(nH), T},
+             -std::numeric_limits<double>::infinity()),
+      {scores}, {id3, row}, {kPar, kPar, kRed},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::MaximumFOp::create(nb, l, a[1], masked(nb, l, a[0]));
+      });
+  Value exps = generic(
+      empty({b.getIndexAttr(nH), T, n}), {scores, rowMax}, {id3, row, id3},
+      {kPar, kPar, kPar},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return math::ExpOp::create(
+            nb, l, arith::SubFOp::create(nb, l, masked(nb, l, a[0]), a[1]));
+      });
+  Value rowSum = generic(filled({b.getIndexAttr(nH), T}, 0.0), {exps},
+                         {id3, row}, {kPar, kPar, kRed},
+                         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           return arith::AddFOp::create(nb, l, a[1], a[0]);
+                         });
+  Value probs = generic(empty({b.getIndexAttr(nH), T, n}), {exps, rowSum},
+                        {id3, row, id3}, {kPar, kPar, kPar},
+                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          return arith::DivFOp::create(nb, l, a[0], a[1]);
+                        });
+
+  // out[i, h, d] = sum_j probs[h, i, j] * v[h / group, j, d]
+  Value out = generic(
+      filled({T, b.getIndexAttr(nH), b.getIndexAttr(D)}, 0.0), {probs, values},
+      {map(4, {d(1), d(0), d(3)}), map(4, {d(1).floorDiv(group), d(3), d(2)}),
+       map(4, {d(0), d(1), d(2)})},
+      {kPar, kPar, kPar, kRed},
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::AddFOp::create(
+            nb, l, a[2], arith::MulFOp::create(nb, l, a[0], a[1]));
+      });
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  return linear(flat, prefix + "o_proj", cfg.oBias);
+}
+
+Value LlamaBuilder::mlp(int64_t layer, Value x) {
+  std::string prefix = formatv("model.layers.{0}.mlp.", layer).str();
+  Value gate = linear(x, prefix + "gate_proj", cfg.mlpBias);
+  Value up = linear(x, prefix + "up_proj", cfg.mlpBias);
+  AffineMap id = b.getMultiDimIdentityMap(2);
+  Value act = generic(
+      empty({T, b.getIndexAttr(cfg.intermediateSize)}), {gate, up},
+      {id, id, id}, {kPar, kPar},
+      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        // silu(g) = g / (1 + exp(-g))
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+        Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, a[0]));
+        Value silu = arith::DivFOp::create(
+            nb, l, a[0], arith::AddFOp::create(nb, l, one, e));
+        return arith::MulFOp::create(nb, l, silu, a[1]);
+      });
+  return linear(act, prefix + "down_proj", cfg.mlpBias);
+}
+
+func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
+  const int64_t L = cfg.numLayers, kvH = cfg.numKVHeads, D = cfg.headDim;
+  auto cacheType = RankedTensorType::get({L, kvH, S, D}, f32);
+  auto tokensType = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
+  auto logitsType =
+      RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize}, f32);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(
+      b, loc, "forward",
+      b.getFunctionType({tokensType, b.getIndexType(), cacheType, cacheType},
+                        {logitsType, cacheType, cacheType}));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  tokens = entry->getArgument(0);
+  pos = entry->getArgument(1);
+  Value kCache = entry->getArgument(2), vCache = entry->getArgument(3);
+  T = tensor::getMixedSize(b, loc, tokens, 0);
+
+  // Embedding lookup.
+  Value table = weight("model.embed_tokens.weight");
+  Value h = generic(
+      empty({T, b.getIndexAttr(cfg.hiddenSize)}), {},
+      {b.getMultiDimIdentityMap(2)}, {kPar, kPar},
+      [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+        Value t = linalg::IndexOp::create(nb, l, 0);
+        Value c = linalg::IndexOp::create(nb, l, 1);
+        Value id = arith::IndexCastOp::create(
+            nb, l, nb.getIndexType(), tensor::ExtractOp::create(nb, l, tokens, {t}));
+        return tensor::ExtractOp::create(nb, l, table, {id, c});
+      });
+
+  for (int64_t layer = 0; layer < L; ++layer) {
+    std::string p = formatv("model.layers.{0}.", layer).str();
+    Value a = attention(layer, rmsNorm(h, p + "input_layernorm.weight"),
+                        kCache, vCache);
+    h = add(h, a);
+    Value m = mlp(layer, rmsNorm(h, p + "post_attention_layernorm.weight"));
+    h = add(h, m);
+  }
+  h = rmsNorm(h, "model.norm.weight");
+  std::string head = cfg.tieWordEmbeddings && !ckpt.find("lm_head.weight")
+                         ? "model.embed_tokens"
+                         : "lm_head";
+  Value logits = linear(h, head, false);
+  func::ReturnOp::create(b, loc, ValueRange{logits, kCache, vCache});
+  return fn;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
+  const int64_t H = cfg.hiddenSize, I = cfg.intermediateSize;
+  const int64_t qDim = cfg.numHeads * cfg.headDim;
+  const int64_t kvDim = cfg.numKVHeads * cfg.headDim;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"model.embed_tokens.weight", {cfg.vocabSize, H}},
+      {"model.norm.weight", {H}}};
+  if (!cfg.tieWordEmbeddings || ckpt.find("lm_head.weight"))
+    expected.push_back({"lm_head.weight", {cfg.vocabSize, H}});
+  for (int64_t l = 0; l < cfg.numLayers; ++l) {
+    std::string p = formatv("model.layers.{0}.", l).str();
+    expected.push_back({p + "input_layernorm.weight", {H}});
+    expected.push_back({p + "post_attention_layernorm.weight", {H}});
+    expected.push_back({p + "self_attn.q_proj.weight", {qDim, H}});
+    expected.push_back({p + "self_attn.k_proj.weight", {kvDim, H}});
+    expected.push_back({p + "self_attn.v_proj.weight", {kvDim, H}});
+    expected.push_back({p + "self_attn.o_proj.weight", {H, qDim}});
+    if (cfg.qkvBias) {
+      expected.push_back({p + "self_attn.q_proj.bias", {qDim}});
+      expected.push_back({p + "self_attn.k_proj.bias", {kvDim}});
+      expected.push_back({p + "self_attn.v_proj.bias", {kvDim}});
+    }
+    if (cfg.oBias)
+      expected.push_back({p + "self_attn.o_proj.bias", {H}});
+    for (const char *m : {"gate_proj", "up_proj"}) {
+      expected.push_back({p + "mlp." + m + ".weight", {I, H}});
+      if (cfg.mlpBias)
+        expected.push_back({p + "mlp." + m + ".bias", {I}});
+    }
+    expected.push_back({p + "mlp.down_proj.weight", {H, I}});
+    if (cfg.mlpBias)
+      expected.push_back({p + "mlp.down_proj.bias", {H}});
+  }
+  for (const auto &[name, shape] : expected)
+    if (llvm::Error e = expectTensor(name, shape))
+      return std::move(e);
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr("hfq.model_type", b.getStringAttr(cfg.modelType));
+  (*module)->setAttr("hfq.max_context", b.getI64IntegerAttr(S));
+  buildForward(*module);
+
+  // Entry points.
+  const int64_t L = cfg.numLayers, kvH = cfg.numKVHeads, D = cfg.headDim;
+  auto cacheType = RankedTensorType::get({L, kvH, S, D}, f32);
+  auto tokensType = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
+  auto logitsType =
+      RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize}, f32);
+  b.setInsertionPointToEnd(module->getBody());
+  auto prefill = func::FuncOp::create(
+      b, loc, "prefill",
+      b.getFunctionType({tokensType}, {logitsType, cacheType, cacheType}));
+  {
+    Block *entry = prefill.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value zero = cF32(0.0);
+    auto zeros = [&] {
+      Value e = tensor::EmptyOp::create(b, loc, cacheType.getShape(), f32);
+      return linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{e})
+          .getResult(0);
+    };
+    auto call = func::CallOp::create(
+        b, loc, "forward", TypeRange{logitsType, cacheType, cacheType},
+        ValueRange{entry->getArgument(0), cIndex(0), zeros(), zeros()});
+    func::ReturnOp::create(b, loc, call.getResults());
+  }
+  b.setInsertionPointToEnd(module->getBody());
+  auto oneToken = RankedTensorType::get({1}, b.getI64Type());
+  auto oneLogits = RankedTensorType::get({1, cfg.vocabSize}, f32);
+  auto decode = func::FuncOp::create(
+      b, loc, "decode",
+      b.getFunctionType({oneToken, b.getIndexType(), cacheType, cacheType},
+                        {oneLogits, cacheType, cacheType}));
+  {
+    Block *entry = decode.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value tok = tensor::CastOp::create(b, loc, tokensType, entry->getArgument(0));
+    auto call = func::CallOp::create(
+        b, loc, "forward", TypeRange{logitsType, cacheType, cacheType},
+        ValueRange{tok, entry->getArgument(1), entry->getArgument(2),
+                   entry->getArgument(3)});
+    Value logits = tensor::CastOp::create(b, loc, oneLogits, call.getResult(0));
+    func::ReturnOp::create(
+        b, loc, ValueRange{logits, call.getResult(1), call.getResult(2)});
+  }
+  if (failed(verify(*module)))
+    return llvm::createStringError("internal error: the imported module "
+                                   "does not verify");
+  return module;
+}
+
+} // namespace
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::hfq::importLlama(MLIRContext &ctx, const io::ModelConfig &config,
+                       const io::Checkpoint &checkpoint,
+                       const ImportOptions &options) {
+  int64_t maxContext = options.maxContext ? options.maxContext
+                                          : config.maxPositionEmbeddings;
+  if (maxContext <= 0)
+    return llvm::createStringError("the context length must be positive");
+  ctx.loadDialect<HFQDialect, arith::ArithDialect, func::FuncDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  tensor::TensorDialect>();
+  LlamaBuilder builder(ctx, config, checkpoint, maxContext);
+  return builder.build();
+}
