@@ -534,15 +534,64 @@ namespace {
 
 using Impl = Tokenizer::Impl;
 
-llvm::Error parseNormalizer(const json &n, Impl &impl, llvm::StringRef src) {
+/// Optional fields of tokenizer.json objects. A field of the wrong type is
+/// remembered as an error (reported once loading ends) instead of throwing:
+/// LLVM builds without exceptions, where a nlohmann type_error aborts.
+struct Fields {
+  std::string error;
+
+  bool present(const json &j, const char *key) const {
+    return j.is_object() && j.contains(key) && !j.at(key).is_null();
+  }
+  std::string str(const json &j, const char *key, const std::string &fallback) {
+    if (!present(j, key))
+      return fallback;
+    if (!j.at(key).is_string()) {
+      note(key, "a string");
+      return fallback;
+    }
+    return j.at(key).get<std::string>();
+  }
+  bool boolean(const json &j, const char *key, bool fallback) {
+    if (!present(j, key))
+      return fallback;
+    if (!j.at(key).is_boolean()) {
+      note(key, "true or false");
+      return fallback;
+    }
+    return j.at(key).get<bool>();
+  }
+  int integer(const json &j, const char *key, int fallback) {
+    if (!present(j, key))
+      return fallback;
+    const json &v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
+        v.get<int64_t>() > 1000000) {
+      note(key, "a small non-negative integer");
+      return fallback;
+    }
+    return v.get<int>();
+  }
+  const json &object(const json &j, const char *key) {
+    static const json null;
+    return present(j, key) ? j.at(key) : null;
+  }
+  void note(const char *key, const char *what) {
+    if (error.empty())
+      error = std::string("field '") + key + "' must be " + what;
+  }
+};
+
+llvm::Error parseNormalizer(const json &n, Impl &impl, Fields &f,
+                            llvm::StringRef src) {
   if (n.is_null())
     return llvm::Error::success();
-  std::string type = n.value("type", "");
+  std::string type = f.str(n, "type", "");
   if (type == "Sequence") {
     if (!n.contains("normalizers") || !n["normalizers"].is_array())
       return fail(src + ": normalizer Sequence without a list");
     for (const json &child : n["normalizers"])
-      if (llvm::Error e = parseNormalizer(child, impl, src))
+      if (llvm::Error e = parseNormalizer(child, impl, f, src))
         return e;
     return llvm::Error::success();
   }
@@ -568,31 +617,32 @@ llvm::Error parseNormalizer(const json &n, Impl &impl, llvm::StringRef src) {
   return llvm::Error::success();
 }
 
-llvm::Error parsePreTokenizer(const json &p, Impl &impl, llvm::StringRef src) {
+llvm::Error parsePreTokenizer(const json &p, Impl &impl, Fields &f,
+                              llvm::StringRef src) {
   if (p.is_null())
     return llvm::Error::success();
-  std::string type = p.value("type", "");
+  std::string type = f.str(p, "type", "");
   if (type == "Sequence") {
     if (!p.contains("pretokenizers") || !p["pretokenizers"].is_array())
       return fail(src + ": pre_tokenizer Sequence without a list");
     for (const json &child : p["pretokenizers"])
-      if (llvm::Error e = parsePreTokenizer(child, impl, src))
+      if (llvm::Error e = parsePreTokenizer(child, impl, f, src))
         return e;
     return llvm::Error::success();
   }
   Impl::Step step{};
   if (type == "ByteLevel") {
     step.kind = Impl::Step::ByteLevel;
-    step.flag = p.value("add_prefix_space", false);
-    step.useRegex = p.value("use_regex", true);
+    step.flag = f.boolean(p, "add_prefix_space", false);
+    step.useRegex = f.boolean(p, "use_regex", true);
   } else if (type == "Split") {
     std::string regex;
     if (p.contains("pattern") && p["pattern"].is_object() &&
         p["pattern"].contains("Regex") && p["pattern"]["Regex"].is_string())
       regex = p["pattern"]["Regex"].get<std::string>();
     std::optional<SplitPattern> known = recognizePattern(regex);
-    if (!known || p.value("behavior", "") != "Isolated" ||
-        p.value("invert", false))
+    if (!known || f.str(p, "behavior", "") != "Isolated" ||
+        f.boolean(p, "invert", false))
       return fail(src + ": unsupported Split pre-tokenizer (hfq knows the "
                         "GPT-2, Llama 3 and Qwen2 split regexes, behavior "
                         "Isolated)");
@@ -600,13 +650,13 @@ llvm::Error parsePreTokenizer(const json &p, Impl &impl, llvm::StringRef src) {
     step.pattern = *known;
   } else if (type == "Metaspace") {
     step.kind = Impl::Step::Metaspace;
-    step.a = p.value("replacement", std::string(kMetaspace));
+    step.a = f.str(p, "replacement", kMetaspace);
     if (step.a != kMetaspace)
       return fail(src + ": Metaspace replacement other than U+2581");
-    step.flag = p.value("split", true);
-    step.scheme = p.value("prepend_scheme",
-                          p.value("add_prefix_space", true) ? "always"
-                                                            : "never");
+    step.flag = f.boolean(p, "split", true);
+    step.scheme = f.str(p, "prepend_scheme",
+                        f.boolean(p, "add_prefix_space", true) ? "always"
+                                                               : "never");
   } else {
     return fail(src + ": unsupported pre_tokenizer '" + type +
                 "' (supported: Sequence, ByteLevel, Split, Metaspace)");
@@ -615,15 +665,16 @@ llvm::Error parsePreTokenizer(const json &p, Impl &impl, llvm::StringRef src) {
   return llvm::Error::success();
 }
 
-llvm::Error parseDecoder(const json &d, Impl &impl, llvm::StringRef src) {
+llvm::Error parseDecoder(const json &d, Impl &impl, Fields &f,
+                         llvm::StringRef src) {
   if (d.is_null())
     return llvm::Error::success();
-  std::string type = d.value("type", "");
+  std::string type = f.str(d, "type", "");
   if (type == "Sequence") {
     if (!d.contains("decoders") || !d["decoders"].is_array())
       return fail(src + ": decoder Sequence without a list");
     for (const json &child : d["decoders"])
-      if (llvm::Error e = parseDecoder(child, impl, src))
+      if (llvm::Error e = parseDecoder(child, impl, f, src))
         return e;
     return llvm::Error::success();
   }
@@ -642,15 +693,15 @@ llvm::Error parseDecoder(const json &d, Impl &impl, llvm::StringRef src) {
              d["content"].is_string()) {
     step.kind = Impl::DecodeStep::Strip;
     step.a = d["content"].get<std::string>();
-    step.start = d.value("start", 0);
-    step.stop = d.value("stop", 0);
+    step.start = f.integer(d, "start", 0);
+    step.stop = f.integer(d, "stop", 0);
   } else if (type == "ByteLevel") {
     step.kind = Impl::DecodeStep::ByteLevel;
   } else if (type == "Metaspace") {
     step.kind = Impl::DecodeStep::Metaspace;
-    step.scheme = d.value("prepend_scheme",
-                          d.value("add_prefix_space", true) ? "always"
-                                                            : "never");
+    step.scheme = f.str(d, "prepend_scheme",
+                        f.boolean(d, "add_prefix_space", true) ? "always"
+                                                               : "never");
   } else {
     return fail(src + ": unsupported decoder '" + type + "'");
   }
@@ -660,15 +711,15 @@ llvm::Error parseDecoder(const json &d, Impl &impl, llvm::StringRef src) {
 
 /// Collects BOS-style prefix/suffix ids of the single-sequence template.
 llvm::Error parsePostProcessor(const json &p, Impl &impl, bool &found,
-                               llvm::StringRef src) {
+                               Fields &f, llvm::StringRef src) {
   if (p.is_null())
     return llvm::Error::success();
-  std::string type = p.value("type", "");
+  std::string type = f.str(p, "type", "");
   if (type == "Sequence") {
     if (!p.contains("processors") || !p["processors"].is_array())
       return fail(src + ": post_processor Sequence without a list");
     for (const json &child : p["processors"])
-      if (llvm::Error e = parsePostProcessor(child, impl, found, src))
+      if (llvm::Error e = parsePostProcessor(child, impl, found, f, src))
         return e;
     return llvm::Error::success();
   }
@@ -723,7 +774,8 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
       !root["model"].is_object())
     return fail(src + ": missing object 'model'");
   const json &model = root["model"];
-  std::string type = model.value("type", "BPE");
+  Fields f;
+  std::string type = f.str(model, "type", "BPE");
   if (!model.contains("type") && !model.contains("merges"))
     type = "";
   if (type != "BPE")
@@ -733,8 +785,8 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
     return fail(src + ": BPE model without a 'vocab' object");
   if (!model.contains("merges") || !model["merges"].is_array())
     return fail(src + ": BPE model without a 'merges' list");
-  if (!model.value("continuing_subword_prefix", json()).is_null() ||
-      !model.value("end_of_word_suffix", json()).is_null())
+  if (f.present(model, "continuing_subword_prefix") ||
+      f.present(model, "end_of_word_suffix"))
     return fail(src + ": continuing_subword_prefix/end_of_word_suffix are "
                       "not supported");
 
@@ -765,9 +817,9 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
     if (it != impl->tokenToId.end())
       impl->byteTokens[b] = it->second;
   }
-  impl->byteFallback = model.value("byte_fallback", false);
-  impl->fuseUnk = model.value("fuse_unk", false);
-  impl->ignoreMerges = model.value("ignore_merges", false);
+  impl->byteFallback = f.boolean(model, "byte_fallback", false);
+  impl->fuseUnk = f.boolean(model, "fuse_unk", false);
+  impl->ignoreMerges = f.boolean(model, "ignore_merges", false);
   if (model.contains("unk_token") && model["unk_token"].is_string()) {
     auto it = impl->tokenToId.find(model["unk_token"].get<std::string>());
     if (it == impl->tokenToId.end())
@@ -806,12 +858,13 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
     if (!root["added_tokens"].is_array())
       return fail(src + ": 'added_tokens' must be a list");
     for (const json &a : root["added_tokens"]) {
-      if (!a.contains("id") || !a["id"].is_number_integer() ||
-          !a.contains("content") || !a["content"].is_string() ||
-          a["id"].get<int64_t>() < 0)
+      if (!a.is_object() || !a.contains("id") ||
+          !a["id"].is_number_integer() || !a.contains("content") ||
+          !a["content"].is_string() || a["id"].get<int64_t>() < 0 ||
+          a["id"].get<int64_t>() > (int64_t(1) << 30))
         return fail(src + ": malformed added token");
       Impl::Added added{a["content"].get<std::string>(), a["id"].get<int32_t>(),
-                        a.value("special", false)};
+                        f.boolean(a, "special", false)};
       if (added.content.empty())
         return fail(src + ": empty added token");
       if (impl->idToToken[added.id].empty())
@@ -826,16 +879,16 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
   }
 
   if (llvm::Error e =
-          parseNormalizer(root.value("normalizer", json()), *impl, src))
+          parseNormalizer(f.object(root, "normalizer"), *impl, f, src))
     return std::move(e);
   if (llvm::Error e =
-          parsePreTokenizer(root.value("pre_tokenizer", json()), *impl, src))
+          parsePreTokenizer(f.object(root, "pre_tokenizer"), *impl, f, src))
     return std::move(e);
-  if (llvm::Error e = parseDecoder(root.value("decoder", json()), *impl, src))
+  if (llvm::Error e = parseDecoder(f.object(root, "decoder"), *impl, f, src))
     return std::move(e);
   bool haveTemplate = false;
-  if (llvm::Error e = parsePostProcessor(root.value("post_processor", json()),
-                                         *impl, haveTemplate, src))
+  if (llvm::Error e = parsePostProcessor(f.object(root, "post_processor"),
+                                         *impl, haveTemplate, f, src))
     return std::move(e);
 
   // tokenizer_config.json: names of BOS/EOS, and add_bos_token when the
@@ -862,10 +915,12 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
   };
   impl->bos = tokenId("bos_token");
   impl->eos = tokenId("eos_token");
-  if (!haveTemplate && config.value("add_bos_token", false) && impl->bos)
+  if (!haveTemplate && f.boolean(config, "add_bos_token", false) && impl->bos)
     impl->prefix = {int32_t(*impl->bos)};
   if (!impl->bos && !impl->prefix.empty())
     impl->bos = impl->prefix.front();
+  if (!f.error.empty())
+    return fail(src + ": " + f.error);
   return Tokenizer(std::move(impl));
 }
 

@@ -129,6 +129,16 @@ TEST(Tokenizer, RejectsBadFiles) {
   expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                       "post_processor": {"type": "BertProcessing"}})",
                   "unsupported post_processor 'BertProcessing'");
+  // Fields of the wrong type are errors, not crashes (found by fuzzing).
+  expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                      "post_processor": {"type": [1, 2]}})",
+                  "field 'type' must be a string");
+  expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [],
+                                "byte_fallback": "yes"}})",
+                  "field 'byte_fallback' must be true or false");
+  expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                      "added_tokens": [{"id": 4294967296, "content": "x"}]})",
+                  "malformed added token");
 }
 
 TEST(Tokenizer, MergesByRank) {
