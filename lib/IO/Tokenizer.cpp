@@ -587,6 +587,8 @@ llvm::Error parseNormalizer(const json &n, Impl &impl, Fields &f,
   if (n.is_null())
     return llvm::Error::success();
   std::string type = f.str(n, "type", "");
+  if (!f.error.empty())
+    return fail(src + ": " + f.error);
   if (type == "Sequence") {
     if (!n.contains("normalizers") || !n["normalizers"].is_array())
       return fail(src + ": normalizer Sequence without a list");
@@ -622,6 +624,8 @@ llvm::Error parsePreTokenizer(const json &p, Impl &impl, Fields &f,
   if (p.is_null())
     return llvm::Error::success();
   std::string type = f.str(p, "type", "");
+  if (!f.error.empty())
+    return fail(src + ": " + f.error);
   if (type == "Sequence") {
     if (!p.contains("pretokenizers") || !p["pretokenizers"].is_array())
       return fail(src + ": pre_tokenizer Sequence without a list");
@@ -670,6 +674,8 @@ llvm::Error parseDecoder(const json &d, Impl &impl, Fields &f,
   if (d.is_null())
     return llvm::Error::success();
   std::string type = f.str(d, "type", "");
+  if (!f.error.empty())
+    return fail(src + ": " + f.error);
   if (type == "Sequence") {
     if (!d.contains("decoders") || !d["decoders"].is_array())
       return fail(src + ": decoder Sequence without a list");
@@ -715,6 +721,8 @@ llvm::Error parsePostProcessor(const json &p, Impl &impl, bool &found,
   if (p.is_null())
     return llvm::Error::success();
   std::string type = f.str(p, "type", "");
+  if (!f.error.empty())
+    return fail(src + ": " + f.error);
   if (type == "Sequence") {
     if (!p.contains("processors") || !p["processors"].is_array())
       return fail(src + ": post_processor Sequence without a list");
