@@ -23,6 +23,7 @@
 #include "hfq/Pipelines/Pipelines.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -219,7 +220,8 @@ int runImport() {
   if (!module)
     return reportError(module.takeError());
   if (Error e = writeToOutput(importOutput, [&](raw_ostream &os) -> Error {
-        (*module)->print(os);
+        // Locations carry each linear's HF module name.
+        (*module)->print(os, mlir::OpPrintingFlags().enableDebugInfo());
         return Error::success();
       }))
     return reportError(std::move(e));
