@@ -6,6 +6,8 @@
 //   tokenize    encode text to token ids, or decode ids
 //   import      the model as MLIR (func/linalg/tensor + hfq ops)
 //   generate    greedy or sampled generation through the JIT
+//   perplexity  perplexity on one-document-per-line text
+//   kl          KL divergence and top-1 agreement against a reference
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -14,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Evaluate.h"
 #include "QuantError.h"
 
 #include "hfq/IO/Checkpoint.h"
@@ -52,6 +55,11 @@ cl::SubCommand importCmd("import",
                           "Import a checkpoint as an MLIR module (weights "
                           "referenced, not inlined)");
 cl::SubCommand generateCmd("generate", "Generate text with a model");
+cl::SubCommand perplexityCmd("perplexity",
+                              "Perplexity of a model on a text, one document "
+                              "per line");
+cl::SubCommand klCmd("kl", "KL divergence and top-1 agreement against a "
+                           "reference model");
 cl::SubCommand quantErrorCmd(
     "quant-error",
     "Quantize each linear weight of a checkpoint through the compiler and "
@@ -108,6 +116,16 @@ cl::opt<double> genTopP("top-p", cl::desc("nucleus sampling mass"),
                         cl::cat(hfqCategory));
 cl::opt<uint64_t> genSeed("seed", cl::desc("sampling seed"), cl::init(0),
                           cl::sub(generateCmd), cl::cat(hfqCategory));
+cl::opt<std::string> evalModel(cl::Positional, cl::Required,
+                               cl::desc("<model dir>"), cl::sub(perplexityCmd),
+                               cl::sub(klCmd), cl::cat(hfqCategory));
+cl::opt<std::string> evalText("text", cl::Required,
+                              cl::desc("text file, one document per line"),
+                              cl::sub(perplexityCmd), cl::sub(klCmd),
+                              cl::cat(hfqCategory));
+cl::opt<std::string> klReference("reference", cl::Required,
+                                 cl::desc("reference model dir"),
+                                 cl::sub(klCmd), cl::cat(hfqCategory));
 cl::opt<std::string> qeModel(cl::Positional, cl::Required,
                              cl::desc("<model dir or .safetensors>"),
                              cl::sub(quantErrorCmd), cl::cat(hfqCategory));
@@ -355,6 +373,8 @@ int main(int argc, char **argv) {
       "  hfq import MODEL -o model.mlir [--max-context N]\n"
       "  hfq generate MODEL --prompt TEXT [--max-tokens N --temperature T "
       "--top-p P --seed S]\n"
+      "  hfq perplexity MODEL --text FILE\n"
+      "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
       "  hfq quant-error MODEL [--method rtn|nf4|fp4] [--bits B] "
       "[--group-size G] [--sym] [--double-quant]\n");
   if (inspectCmd)
@@ -365,10 +385,20 @@ int main(int argc, char **argv) {
     return runTokenize();
   if (importCmd)
     return runImport();
+  if (perplexityCmd) {
+    if (Error e = runPerplexity(evalModel, evalText, quiet, outs()))
+      return reportError(std::move(e));
+    return 0;
+  }
+  if (klCmd) {
+    if (Error e = runKL(evalModel, klReference, evalText, quiet, outs()))
+      return reportError(std::move(e));
+    return 0;
+  }
   if (generateCmd)
     return runGenerate();
   errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
-            "quant-error); see "
+            "perplexity, kl, quant-error); see "
             "hfq --help\n";
   return 2;
 }
