@@ -814,6 +814,16 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
           a["id"].get<int64_t>() >= 0 &&
           a["id"].get<int64_t>() <= (int64_t(1) << 30))
         maxId = std::max(maxId, a["id"].get<int64_t>());
+  // Vocabularies are dense; an id far past the number of entries is a
+  // corrupt file, not a reason to allocate gigabytes for the id table.
+  int64_t entries = vocab.size() + (root.contains("added_tokens") &&
+                                            root["added_tokens"].is_array()
+                                        ? root["added_tokens"].size()
+                                        : 0);
+  if (maxId >= 4 * entries + 1024)
+    return fail(src + llvm::formatv(": token id {0} is far beyond the {1} "
+                                    "vocabulary entries",
+                                    maxId, entries));
   impl->idToToken.resize(maxId + 1);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     int32_t id = it.value().get<int32_t>();

@@ -139,6 +139,8 @@ TEST(Tokenizer, RejectsBadFiles) {
   expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                       "added_tokens": [{"id": 4294967296, "content": "x"}]})",
                   "malformed added token");
+  expectLoadError(R"({"model": {"type": "BPE", "vocab": {"a": 1000000000}, "merges": []}})",
+                  "token id 1000000000 is far beyond the 1 vocabulary entries");
 }
 
 TEST(Tokenizer, MergesByRank) {
