@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # The README's main job, on the bundled stories15M model: installs what is
-# missing, builds, then quantizes every linear weight through the compiler
-# with three schemes and reports the error per tensor.
+# missing, builds, then tokenizes, imports and runs the model through hfq's
+# compiler (greedy generation), and quantizes every linear weight through
+# the compiler with three schemes, reporting the error per tensor.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh"
 hfq="${HFQ_BUILD_DIR:-$root/build}/bin/hfq"
 model="$root/models/stories15M"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
 
-echo "== the checkpoint"
-"$hfq" inspect "$model" | tail -n 4
+echo "== tokenize"
+"$hfq" tokenize "$model" --text "Once upon a time"
+echo
+echo "== import (weights stay in model.safetensors; the .mlir references them)"
+"$hfq" import "$model" -o "$out/stories15M.mlir"
+echo "$(grep -c 'hfq.linear' "$out/stories15M.mlir") hfq.linear ops, $(wc -c < "$out/stories15M.mlir") bytes of IR"
+echo
+echo "== generate (greedy; reference lowering, JIT)"
+"$hfq" generate "$model" --prompt "Once upon a time" --max-tokens 50
 echo
 echo "== RTN int4, groups of 32, asymmetric"
 "$hfq" quant-error "$model" --method rtn --bits 4 --group-size 32 --quiet

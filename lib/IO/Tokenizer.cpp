@@ -582,32 +582,53 @@ struct Fields {
   }
 };
 
-llvm::Error parseNormalizer(const json &n, Impl &impl, Fields &f,
-                            llvm::StringRef src) {
-  if (n.is_null())
+/// Calls `parseOne(node, type)` on `node`, or on each element when `node`
+/// is a {"type": "Sequence", LIST: [...]} (nested to a bounded depth).
+llvm::Error
+forEachComponent(const json &node, const char *listKey, const char *what,
+                 Fields &f, llvm::StringRef src,
+                 llvm::function_ref<llvm::Error(const json &, llvm::StringRef)>
+                     parseOne,
+                 int depth = 0) {
+  if (node.is_null())
     return llvm::Error::success();
-  std::string type = f.str(n, "type", "");
+  std::string type = f.str(node, "type", "");
   if (!f.error.empty())
     return fail(src + ": " + f.error);
-  if (type == "Sequence") {
-    if (!n.contains("normalizers") || !n["normalizers"].is_array())
-      return fail(src + ": normalizer Sequence without a list");
-    for (const json &child : n["normalizers"])
-      if (llvm::Error e = parseNormalizer(child, impl, f, src))
-        return e;
-    return llvm::Error::success();
-  }
+  if (type != "Sequence")
+    return parseOne(node, type);
+  if (depth > 16)
+    return fail(src + ": " + what + " Sequences nested too deeply");
+  if (!node.contains(listKey) || !node[listKey].is_array())
+    return fail(src + ": " + what + " Sequence without a '" + listKey +
+                "' list");
+  for (const json &child : node[listKey])
+    if (llvm::Error e = forEachComponent(child, listKey, what, f, src,
+                                         parseOne, depth + 1))
+      return e;
+  return llvm::Error::success();
+}
+
+/// {"pattern": {"String": FROM}, "content": TO} of Replace components.
+std::optional<std::pair<std::string, std::string>>
+stringReplace(const json &j) {
+  if (!j.contains("pattern") || !j["pattern"].is_object() ||
+      !j["pattern"].contains("String") || !j["pattern"]["String"].is_string() ||
+      !j.contains("content") || !j["content"].is_string())
+    return std::nullopt;
+  return std::make_pair(j["pattern"]["String"].get<std::string>(),
+                        j["content"].get<std::string>());
+}
+
+llvm::Error parseNormalizer(const json &n, llvm::StringRef type, Impl &impl,
+                            llvm::StringRef src) {
   Impl::Step step{};
   if (type == "Prepend" && n.contains("prepend") && n["prepend"].is_string()) {
     step.kind = Impl::Step::Prepend;
     step.a = n["prepend"].get<std::string>();
-  } else if (type == "Replace" && n.contains("pattern") &&
-             n["pattern"].is_object() && n["pattern"].contains("String") &&
-             n["pattern"]["String"].is_string() && n.contains("content") &&
-             n["content"].is_string()) {
+  } else if (auto replace = type == "Replace" ? stringReplace(n) : std::nullopt) {
     step.kind = Impl::Step::Replace;
-    step.a = n["pattern"]["String"].get<std::string>();
-    step.b = n["content"].get<std::string>();
+    std::tie(step.a, step.b) = *replace;
   } else if (type == "NFC") {
     step.kind = Impl::Step::NFC;
   } else {
@@ -619,21 +640,8 @@ llvm::Error parseNormalizer(const json &n, Impl &impl, Fields &f,
   return llvm::Error::success();
 }
 
-llvm::Error parsePreTokenizer(const json &p, Impl &impl, Fields &f,
-                              llvm::StringRef src) {
-  if (p.is_null())
-    return llvm::Error::success();
-  std::string type = f.str(p, "type", "");
-  if (!f.error.empty())
-    return fail(src + ": " + f.error);
-  if (type == "Sequence") {
-    if (!p.contains("pretokenizers") || !p["pretokenizers"].is_array())
-      return fail(src + ": pre_tokenizer Sequence without a list");
-    for (const json &child : p["pretokenizers"])
-      if (llvm::Error e = parsePreTokenizer(child, impl, f, src))
-        return e;
-    return llvm::Error::success();
-  }
+llvm::Error parsePreTokenizer(const json &p, llvm::StringRef type,
+                              Impl &impl, Fields &f, llvm::StringRef src) {
   Impl::Step step{};
   if (type == "ByteLevel") {
     step.kind = Impl::Step::ByteLevel;
@@ -669,28 +677,12 @@ llvm::Error parsePreTokenizer(const json &p, Impl &impl, Fields &f,
   return llvm::Error::success();
 }
 
-llvm::Error parseDecoder(const json &d, Impl &impl, Fields &f,
-                         llvm::StringRef src) {
-  if (d.is_null())
-    return llvm::Error::success();
-  std::string type = f.str(d, "type", "");
-  if (!f.error.empty())
-    return fail(src + ": " + f.error);
-  if (type == "Sequence") {
-    if (!d.contains("decoders") || !d["decoders"].is_array())
-      return fail(src + ": decoder Sequence without a list");
-    for (const json &child : d["decoders"])
-      if (llvm::Error e = parseDecoder(child, impl, f, src))
-        return e;
-    return llvm::Error::success();
-  }
+llvm::Error parseDecoder(const json &d, llvm::StringRef type, Impl &impl,
+                         Fields &f, llvm::StringRef src) {
   Impl::DecodeStep step{};
-  if (type == "Replace" && d.contains("pattern") && d["pattern"].is_object() &&
-      d["pattern"].contains("String") && d["pattern"]["String"].is_string() &&
-      d.contains("content") && d["content"].is_string()) {
+  if (auto replace = type == "Replace" ? stringReplace(d) : std::nullopt) {
     step.kind = Impl::DecodeStep::Replace;
-    step.a = d["pattern"]["String"].get<std::string>();
-    step.b = d["content"].get<std::string>();
+    std::tie(step.a, step.b) = *replace;
   } else if (type == "ByteFallback") {
     step.kind = Impl::DecodeStep::ByteFallback;
   } else if (type == "Fuse") {
@@ -716,21 +708,8 @@ llvm::Error parseDecoder(const json &d, Impl &impl, Fields &f,
 }
 
 /// Collects BOS-style prefix/suffix ids of the single-sequence template.
-llvm::Error parsePostProcessor(const json &p, Impl &impl, bool &found,
-                               Fields &f, llvm::StringRef src) {
-  if (p.is_null())
-    return llvm::Error::success();
-  std::string type = f.str(p, "type", "");
-  if (!f.error.empty())
-    return fail(src + ": " + f.error);
-  if (type == "Sequence") {
-    if (!p.contains("processors") || !p["processors"].is_array())
-      return fail(src + ": post_processor Sequence without a list");
-    for (const json &child : p["processors"])
-      if (llvm::Error e = parsePostProcessor(child, impl, found, f, src))
-        return e;
-    return llvm::Error::success();
-  }
+llvm::Error parsePostProcessor(const json &p, llvm::StringRef type,
+                               Impl &impl, bool &found, llvm::StringRef src) {
   if (type == "ByteLevel")
     return llvm::Error::success();
   if (type != "TemplateProcessing")
@@ -896,17 +875,31 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
                      });
   }
 
-  if (llvm::Error e =
-          parseNormalizer(f.object(root, "normalizer"), *impl, f, src))
+  Impl &im = *impl;
+  if (llvm::Error e = forEachComponent(
+          f.object(root, "normalizer"), "normalizers", "normalizer", f, src,
+          [&](const json &n, llvm::StringRef type) {
+            return parseNormalizer(n, type, im, src);
+          }))
     return std::move(e);
-  if (llvm::Error e =
-          parsePreTokenizer(f.object(root, "pre_tokenizer"), *impl, f, src))
+  if (llvm::Error e = forEachComponent(
+          f.object(root, "pre_tokenizer"), "pretokenizers", "pre_tokenizer",
+          f, src, [&](const json &p, llvm::StringRef type) {
+            return parsePreTokenizer(p, type, im, f, src);
+          }))
     return std::move(e);
-  if (llvm::Error e = parseDecoder(f.object(root, "decoder"), *impl, f, src))
+  if (llvm::Error e = forEachComponent(
+          f.object(root, "decoder"), "decoders", "decoder", f, src,
+          [&](const json &d, llvm::StringRef type) {
+            return parseDecoder(d, type, im, f, src);
+          }))
     return std::move(e);
   bool haveTemplate = false;
-  if (llvm::Error e = parsePostProcessor(f.object(root, "post_processor"),
-                                         *impl, haveTemplate, f, src))
+  if (llvm::Error e = forEachComponent(
+          f.object(root, "post_processor"), "processors", "post_processor", f,
+          src, [&](const json &p, llvm::StringRef type) {
+            return parsePostProcessor(p, type, im, haveTemplate, src);
+          }))
     return std::move(e);
 
   // tokenizer_config.json: names of BOS/EOS, and add_bos_token when the
