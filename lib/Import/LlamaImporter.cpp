@@ -307,12 +307,21 @@ Value LlamaBuilder::attention(int64_t layer, Value x, Value &kCache,
   // Scaled, causally masked scores; softmax over j in float32.
   const float scale = 1.0f / std::sqrt(float(D));
   Value posV = pos;
+  // Position pos+i sees keys j <= pos+i, and with a sliding window W
+  // (Mistral) only those with pos+i - j < W.
   auto masked = [&](OpBuilder &nb, Location l, Value s) -> Value {
     Value i = linalg::IndexOp::create(nb, l, 1);
     Value j = linalg::IndexOp::create(nb, l, 2);
-    Value future = arith::CmpIOp::create(
-        nb, l, arith::CmpIPredicate::ugt, j,
-        arith::AddIOp::create(nb, l, posV, i));
+    Value query = arith::AddIOp::create(nb, l, posV, i);
+    Value future = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ugt, j,
+                                         query);
+    if (cfg.slidingWindow) {
+      Value reach = arith::AddIOp::create(
+          nb, l, j, arith::ConstantIndexOp::create(nb, l, *cfg.slidingWindow));
+      Value tooOld = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule,
+                                           reach, query);
+      future = arith::OrIOp::create(nb, l, future, tooOld);
+    }
     Value scaled = arith::MulFOp::create(
         nb, l, s, arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
     return arith::SelectOp::create(
