@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, and runs every
-# test (gtest suites, the lit suite, the installed-package consumer build)
-# through ctest. The last line printed is ctest's summary.
+# test: the lit suite (directly, so skipped tests are listed), then through
+# ctest the gtest suites, the fuzz tier and the installed-package consumer
+# build. The last lines printed are ctest's summary.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
@@ -21,5 +22,11 @@ if ! "$venv/bin/python" -c "import tokenizers" 2>/dev/null; then
   fi
 fi
 
+# lit first, so its summary names any UNSUPPORTED (skipped) tests; then
+# ctest runs everything else and prints the closing summary line.
+lit_status=0
+/usr/lib/llvm-22/bin/lit -sv --show-unsupported "$build/test" || lit_status=$?
 cd "$build"
-ctest --output-on-failure -j "$(nproc)"
+ctest_status=0
+ctest --output-on-failure -j "$(nproc)" -E '^lit$' || ctest_status=$?
+[ "$lit_status" -eq 0 ] && [ "$ctest_status" -eq 0 ]
