@@ -76,6 +76,8 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   // Runtime helpers the lowered code calls (memref copies on bufferization
   // boundaries), from MLIR's C runner utils linked into this library.
   addresses.emplace_back("memrefCopy", reinterpret_cast<const void *>(&memrefCopy));
+  addresses.insert(addresses.end(), options.extraSymbols.begin(),
+                   options.extraSymbols.end());
   (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     for (const auto &[symbol, address] : addresses)

@@ -11,6 +11,9 @@
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/Import/LlamaImporter.h"
 #include "hfq/Pipelines/Pipelines.h"
+#include "hfq/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/IR/MLIRContext.h"
@@ -18,6 +21,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -38,6 +42,10 @@ llvm::Error fail(const llvm::Twine &message) {
 }
 } // namespace
 
+/// The model whose forward step is running on this thread: recorder calls
+/// from generated code carry no context pointer.
+thread_local LoadedModel::Impl *activeModel = nullptr;
+
 struct LoadedModel::Impl {
   io::ModelConfig config;
   std::unique_ptr<io::Tokenizer> tokenizer;
@@ -49,6 +57,8 @@ struct LoadedModel::Impl {
   int64_t maxContext = 0;
   int64_t position = 0;
   Cache k{}, v{};
+  CalibrationRecorder recorder;
+  std::vector<std::vector<std::string>> calibrationGroups;
   /// Aligned copies of weights whose mapped data is not 64-byte aligned.
   struct FreeDeleter {
     void operator()(void *p) const { std::free(p); }
@@ -98,6 +108,21 @@ struct LoadedModel::Impl {
   }
 };
 
+namespace {
+/// Entry point of `hfq_calibration_record_<K>` for every K.
+void recordTrampoline(int64_t group, StridedMemRefType<float, 2> *x) {
+  if (activeModel && activeModel->recorder)
+    activeModel->recorder(group, x->data + x->offset, x->sizes[0], x->sizes[1],
+                          x->strides[0]);
+}
+
+/// Marks `model` as the one whose generated code is running.
+struct ActiveModel {
+  explicit ActiveModel(LoadedModel::Impl *model) { activeModel = model; }
+  ~ActiveModel() { activeModel = nullptr; }
+};
+} // namespace
+
 LoadedModel::LoadedModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 LoadedModel::~LoadedModel() = default;
 
@@ -120,6 +145,7 @@ LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
   registerAllDialects(registry);
   impl->context.appendDialectRegistry(registry);
   ImportOptions importOptions;
+  impl->recorder = options.recorder;
   importOptions.maxContext = options.maxContext;
   auto module = importLlama(impl->context, impl->config, impl->checkpoint,
                             importOptions);
@@ -130,6 +156,25 @@ LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
 
   JITOptions jit;
   Impl *raw = impl.get();
+  if (impl->recorder) {
+    PassManager pm(&impl->context);
+    pm.addPass(createInstrumentLinears());
+    if (failed(pm.run(**module)))
+      return fail("instrumenting the linears for calibration failed");
+    auto groups = (**module)->getAttrOfType<ArrayAttr>("hfq.calibration_inputs");
+    for (Attribute group : groups) {
+      std::vector<std::string> names;
+      for (Attribute name : cast<ArrayAttr>(group))
+        names.push_back(cast<StringAttr>(name).str());
+      impl->calibrationGroups.push_back(std::move(names));
+    }
+    (**module).walk([&](func::FuncOp f) {
+      if (f.isExternal() && f.getName().starts_with("hfq_calibration_record_"))
+        jit.extraSymbols.emplace_back(
+            ("_mlir_ciface_" + f.getName()).str(),
+            reinterpret_cast<const void *>(&recordTrampoline));
+    });
+  }
   jit.weightAddress =
       [raw](llvm::StringRef name) -> llvm::Expected<const void *> {
     const io::Checkpoint::Entry *e = raw->checkpoint.find(name);
@@ -167,6 +212,10 @@ const io::Tokenizer &LoadedModel::tokenizer() const {
 }
 int64_t LoadedModel::maxContext() const { return impl->maxContext; }
 int64_t LoadedModel::position() const { return impl->position; }
+const std::vector<std::vector<std::string>> &
+LoadedModel::calibrationGroups() const {
+  return impl->calibrationGroups;
+}
 
 llvm::Expected<std::vector<float>>
 LoadedModel::prefill(llvm::ArrayRef<int64_t> tokens) {
@@ -178,7 +227,10 @@ LoadedModel::prefill(llvm::ArrayRef<int64_t> tokens) {
   std::vector<int64_t> ids(tokens.begin(), tokens.end());
   Tokens in{ids.data(), ids.data(), 0, {int64_t(ids.size())}, {1}};
   StepResult r{};
-  impl->prefillFn(&r, &in);
+  {
+    ActiveModel active(impl.get());
+    impl->prefillFn(&r, &in);
+  }
   impl->keepCaches(r);
   impl->position = ids.size();
   return impl->takeLogits(r);
@@ -192,7 +244,10 @@ llvm::Expected<std::vector<float>> LoadedModel::decode(int64_t token) {
   int64_t id = token;
   Tokens in{&id, &id, 0, {1}, {1}};
   StepResult r{};
-  impl->decodeFn(&r, &in, impl->position, &impl->k, &impl->v);
+  {
+    ActiveModel active(impl.get());
+    impl->decodeFn(&r, &in, impl->position, &impl->k, &impl->v);
+  }
   impl->keepCaches(r);
   impl->position += 1;
   return impl->takeLogits(r);

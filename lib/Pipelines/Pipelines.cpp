@@ -9,6 +9,7 @@
 #include "hfq/Pipelines/Pipelines.h"
 #include "hfq/Conversion/Passes.h"
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "hfq/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -90,6 +91,7 @@ void mlir::hfq::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::hfq::registerAllPasses() {
   mlir::hfq::registerHFQConversionPasses();
+  mlir::hfq::registerHFQTransformsPasses();
   // Upstream passes a user may want between or after hfq's.
   registerCanonicalizerPass();
   registerCSEPass();

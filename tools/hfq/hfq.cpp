@@ -8,6 +8,7 @@
 //   generate    greedy or sampled generation through the JIT
 //   perplexity  perplexity on one-document-per-line text
 //   kl          KL divergence and top-1 agreement against a reference
+//   calibrate   per-linear input statistics for calibration-based methods
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -16,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibrate.h"
 #include "Evaluate.h"
 #include "QuantError.h"
 
@@ -60,6 +62,9 @@ cl::SubCommand perplexityCmd("perplexity",
                               "per line");
 cl::SubCommand klCmd("kl", "KL divergence and top-1 agreement against a "
                            "reference model");
+cl::SubCommand calibrateCmd("calibrate",
+                             "Collect per-linear input statistics (XᵀX, "
+                             "mean/max |x|) over calibration text");
 cl::SubCommand quantErrorCmd(
     "quant-error",
     "Quantize each linear weight of a checkpoint through the compiler and "
@@ -126,6 +131,24 @@ cl::opt<std::string> evalText("text", cl::Required,
 cl::opt<std::string> klReference("reference", cl::Required,
                                  cl::desc("reference model dir"),
                                  cl::sub(klCmd), cl::cat(hfqCategory));
+cl::opt<std::string> calModel(cl::Positional, cl::Required,
+                              cl::desc("<model dir>"), cl::sub(calibrateCmd),
+                              cl::cat(hfqCategory));
+cl::opt<std::string> calText("text", cl::Required,
+                             cl::desc("calibration text, one document per line"),
+                             cl::sub(calibrateCmd), cl::cat(hfqCategory));
+cl::opt<std::string> calOutput("o", cl::Required,
+                               cl::desc("output statistics (.safetensors)"),
+                               cl::value_desc("file"), cl::sub(calibrateCmd),
+                               cl::cat(hfqCategory));
+cl::opt<int64_t> calSamples("samples", cl::desc("documents to run"),
+                            cl::init(128), cl::sub(calibrateCmd),
+                            cl::cat(hfqCategory));
+cl::opt<int64_t> calSeqLen("seq-len",
+                           cl::desc("tokens per document at most (BOS "
+                                    "included)"),
+                           cl::init(512), cl::sub(calibrateCmd),
+                           cl::cat(hfqCategory));
 cl::opt<std::string> qeModel(cl::Positional, cl::Required,
                              cl::desc("<model dir or .safetensors>"),
                              cl::sub(quantErrorCmd), cl::cat(hfqCategory));
@@ -375,6 +398,8 @@ int main(int argc, char **argv) {
       "--top-p P --seed S]\n"
       "  hfq perplexity MODEL --text FILE\n"
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
+      "  hfq calibrate MODEL --text FILE [--samples N --seq-len L] -o "
+      "stats.safetensors\n"
       "  hfq quant-error MODEL [--method rtn|nf4|fp4] [--bits B] "
       "[--group-size G] [--sym] [--double-quant]\n");
   if (inspectCmd)
@@ -390,6 +415,17 @@ int main(int argc, char **argv) {
       return reportError(std::move(e));
     return 0;
   }
+  if (calibrateCmd) {
+    CalibrateOptions options;
+    options.textPath = calText;
+    options.outputPath = calOutput;
+    options.samples = calSamples;
+    options.seqLen = calSeqLen;
+    options.quiet = quiet;
+    if (Error e = runCalibrate(calModel, options, errs()))
+      return reportError(std::move(e));
+    return 0;
+  }
   if (klCmd) {
     if (Error e = runKL(evalModel, klReference, evalText, quiet, outs()))
       return reportError(std::move(e));
@@ -398,7 +434,7 @@ int main(int argc, char **argv) {
   if (generateCmd)
     return runGenerate();
   errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
-            "perplexity, kl, quant-error); see "
+            "perplexity, kl, calibrate, quant-error); see "
             "hfq --help\n";
   return 2;
 }

@@ -15,6 +15,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace mlir::hfq {
 
@@ -26,6 +28,8 @@ struct JITOptions {
   /// must outlive the engine and is never written.
   std::function<llvm::Expected<const void *>(llvm::StringRef name)>
       weightAddress;
+  /// Further symbols the module calls (e.g. calibration recorders).
+  std::vector<std::pair<std::string, const void *>> extraSymbols;
 };
 
 /// Lowers `module` in place and returns an engine holding its native code.

@@ -16,14 +16,27 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace mlir::hfq {
 
+/// Receives the input of the linears of calibration group `group` (see
+/// LoadedModel::calibrationGroups): `rows` x `cols` floats, rows `stride`
+/// apart.
+using CalibrationRecorder = std::function<void(
+    int64_t group, const float *data, int64_t rows, int64_t cols,
+    int64_t stride)>;
+
 struct ModelOptions {
   /// KV cache length; 0 uses max_position_embeddings.
   int64_t maxContext = 0;
+  /// When set, the model is instrumented (hfq-instrument-linears) and every
+  /// forward step reports each distinct linear input here. Calls come from
+  /// the thread running the model.
+  CalibrationRecorder recorder;
 };
 
 class LoadedModel {
@@ -37,6 +50,9 @@ public:
   int64_t maxContext() const;
   /// Tokens in the KV cache.
   int64_t position() const;
+  /// With a recorder: for each group id, the linears (HF names) that read
+  /// the recorded input.
+  const std::vector<std::vector<std::string>> &calibrationGroups() const;
 
   /// Clears the cache and runs `tokens` from position 0; returns one row of
   /// vocabulary logits per token (row-major, tokens x vocab).
