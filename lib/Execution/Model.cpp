@@ -14,6 +14,8 @@
 #include "hfq/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/IR/Diagnostics.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/IR/MLIRContext.h"
@@ -50,7 +52,7 @@ struct LoadedModel::Impl {
   io::ModelConfig config;
   std::unique_ptr<io::Tokenizer> tokenizer;
   io::Checkpoint checkpoint;
-  MLIRContext context;
+  std::unique_ptr<MLIRContext> context;
   std::unique_ptr<ExecutionEngine> engine;
   PrefillFn *prefillFn = nullptr;
   DecodeFn *decodeFn = nullptr;
@@ -127,7 +129,30 @@ LoadedModel::LoadedModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 LoadedModel::~LoadedModel() = default;
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
-LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
+LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
+  // An imported .mlir names its checkpoint directory; parse it first.
+  auto context = std::make_unique<MLIRContext>();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  context->appendDialectRegistry(registry);
+  OwningOpRef<ModuleOp> parsed;
+  std::string modelDir = modelPath.str();
+  if (modelPath.ends_with(".mlir")) {
+    std::string messages;
+    ScopedDiagnosticHandler handler(context.get(), [&](Diagnostic &diag) {
+      messages += diag.str() + "\n";
+      return success();
+    });
+    parsed = parseSourceFile<ModuleOp>(modelPath, context.get());
+    if (!parsed)
+      return fail(modelPath + ": " + messages);
+    auto dir = (*parsed)->getAttrOfType<StringAttr>("hfq.checkpoint");
+    if (!dir || !(*parsed).lookupSymbol("prefill") ||
+        !(*parsed).lookupSymbol("decode"))
+      return fail(modelPath + ": not a module written by hfq import (it "
+                              "needs @prefill, @decode and hfq.checkpoint)");
+    modelDir = dir.str();
+  }
   auto config = io::ModelConfig::load(modelDir);
   if (!config)
     return config.takeError();
@@ -138,43 +163,58 @@ LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
   if (!tokenizer)
     return tokenizer.takeError();
   auto impl = std::make_unique<Impl>(std::move(*checkpoint));
+  impl->context = std::move(context);
   impl->config = std::move(*config);
   impl->tokenizer = std::make_unique<io::Tokenizer>(std::move(*tokenizer));
-
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  impl->context.appendDialectRegistry(registry);
-  ImportOptions importOptions;
   impl->recorder = options.recorder;
-  importOptions.maxContext = options.maxContext;
-  auto module = importLlama(impl->context, impl->config, impl->checkpoint,
-                            importOptions);
-  if (!module)
-    return module.takeError();
-  impl->maxContext = options.maxContext ? options.maxContext
-                                        : impl->config.maxPositionEmbeddings;
+
+  OwningOpRef<ModuleOp> module;
+  if (parsed) {
+    module = std::move(parsed);
+    auto context = (*module)->getAttrOfType<IntegerAttr>("hfq.max_context");
+    impl->maxContext = context ? context.getInt() : 0;
+  } else {
+    ImportOptions importOptions;
+    importOptions.maxContext = options.maxContext;
+    auto imported = importLlama(*impl->context, impl->config,
+                                impl->checkpoint, importOptions);
+    if (!imported)
+      return imported.takeError();
+    module = std::move(*imported);
+    impl->maxContext = options.maxContext ? options.maxContext
+                                          : impl->config.maxPositionEmbeddings;
+  }
+  if (impl->maxContext <= 0)
+    return fail(modelPath + ": unknown context length");
 
   JITOptions jit;
   Impl *raw = impl.get();
-  if (impl->recorder) {
-    PassManager pm(&impl->context);
+  // Calibration: instrument unless the module already is (hfq-opt
+  // --hfq-instrument-linears); recorder symbols are always bound, and do
+  // nothing when no recorder was given.
+  if (impl->recorder &&
+      !(*module)->hasAttr("hfq.calibration_inputs")) {
+    PassManager pm(impl->context.get());
     pm.addPass(createInstrumentLinears());
-    if (failed(pm.run(**module)))
+    if (failed(pm.run(*module)))
       return fail("instrumenting the linears for calibration failed");
-    auto groups = (**module)->getAttrOfType<ArrayAttr>("hfq.calibration_inputs");
+  }
+  if (auto groups =
+          (*module)->getAttrOfType<ArrayAttr>("hfq.calibration_inputs")) {
     for (Attribute group : groups) {
       std::vector<std::string> names;
       for (Attribute name : cast<ArrayAttr>(group))
         names.push_back(cast<StringAttr>(name).str());
       impl->calibrationGroups.push_back(std::move(names));
     }
-    (**module).walk([&](func::FuncOp f) {
-      if (f.isExternal() && f.getName().starts_with("hfq_calibration_record_"))
-        jit.extraSymbols.emplace_back(
-            ("_mlir_ciface_" + f.getName()).str(),
-            reinterpret_cast<const void *>(&recordTrampoline));
-    });
   }
+  (*module).walk([&](func::FuncOp f) {
+    if (f.isExternal() && f.getName().starts_with("hfq_calibration_record_"))
+      jit.extraSymbols.emplace_back(
+          ("_mlir_ciface_" + f.getName()).str(),
+          reinterpret_cast<const void *>(&recordTrampoline));
+  });
+
   jit.weightAddress =
       [raw](llvm::StringRef name) -> llvm::Expected<const void *> {
     const io::Checkpoint::Entry *e = raw->checkpoint.find(name);
@@ -191,7 +231,7 @@ LoadedModel::load(llvm::StringRef modelDir, const ModelOptions &options) {
     raw->alignedCopies.emplace_back(copy);
     return copy;
   };
-  auto engine = compileForJIT(**module, jit);
+  auto engine = compileForJIT(*module, jit);
   if (!engine)
     return engine.takeError();
   impl->engine = std::move(*engine);

@@ -37,9 +37,11 @@ constexpr IteratorType kRed = IteratorType::reduction;
 class LlamaBuilder {
 public:
   LlamaBuilder(MLIRContext &ctx, const io::ModelConfig &cfg,
-               const io::Checkpoint &ckpt, int64_t maxContext)
+               const io::Checkpoint &ckpt, int64_t maxContext,
+               std::string checkpointDir)
       : ctx(ctx), cfg(cfg), ckpt(ckpt), b(&ctx), loc(UnknownLoc::get(&ctx)),
-        f32(b.getF32Type()), S(maxContext) {}
+        f32(b.getF32Type()), S(maxContext),
+        checkpointDir(std::move(checkpointDir)) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> build();
 
@@ -241,6 +243,7 @@ private:
   Location loc;
   Type f32;
   int64_t S;
+  std::string checkpointDir;
   // Values of the function being built.
   Value tokens, pos;
   OpFoldResult T;
@@ -479,6 +482,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr("hfq.model_type", b.getStringAttr(cfg.modelType));
   (*module)->setAttr("hfq.max_context", b.getI64IntegerAttr(S));
+  if (!checkpointDir.empty())
+    (*module)->setAttr("hfq.checkpoint", b.getStringAttr(checkpointDir));
   buildForward(*module);
 
   // Entry points.
@@ -543,6 +548,7 @@ mlir::hfq::importLlama(MLIRContext &ctx, const io::ModelConfig &config,
   ctx.loadDialect<HFQDialect, arith::ArithDialect, func::FuncDialect,
                   linalg::LinalgDialect, math::MathDialect,
                   tensor::TensorDialect>();
-  LlamaBuilder builder(ctx, config, checkpoint, maxContext);
+  LlamaBuilder builder(ctx, config, checkpoint, maxContext,
+                       options.checkpointDir);
   return builder.build();
 }

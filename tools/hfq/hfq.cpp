@@ -29,6 +29,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -257,6 +258,9 @@ int runImport() {
   mlir::MLIRContext ctx(registry);
   ImportOptions options;
   options.maxContext = maxContext;
+  SmallString<256> absolute(importModel);
+  sys::fs::make_absolute(absolute);
+  options.checkpointDir = absolute.str().str();
   auto module = importLlama(ctx, *config, *ckpt, options);
   if (!module)
     return reportError(module.takeError());

@@ -31,6 +31,10 @@ namespace mlir::hfq {
 struct ImportOptions {
   /// KV cache length; 0 uses max_position_embeddings.
   int64_t maxContext = 0;
+  /// Recorded as the module attribute `hfq.checkpoint` when not empty, so
+  /// executors can find the weights, config and tokenizer of an imported
+  /// .mlir (hfq import stores the absolute model directory).
+  std::string checkpointDir;
 };
 
 /// Checks every tensor the architecture needs against the checkpoint (name,
