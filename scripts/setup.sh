@@ -10,6 +10,12 @@ packages=(
   nlohmann-json3-dev libgtest-dev libicu-dev libclang-rt-22-dev libopenblas-dev
 )
 
+# With HFQ_SETUP_ORACLES=1 (scripts/test.sh sets it), also Debian's
+# CPU-only torch, for the Hugging Face transformers logits oracle.
+if [ "${HFQ_SETUP_ORACLES:-0}" = 1 ]; then
+  packages+=(python3-torch)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

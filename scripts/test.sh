@@ -22,6 +22,20 @@ if ! "$venv/bin/python" -c "import tokenizers" 2>/dev/null; then
   fi
 fi
 
+# The logits oracle: Hugging Face transformers on Debian's CPU-only torch
+# (small, no CUDA libraries) in a venv that sees the system packages.
+tvenv="$build/pyenv-torch"
+if ! "$tvenv/bin/python" -c "import torch, transformers, safetensors" 2>/dev/null; then
+  if HFQ_SETUP_ORACLES=1 bash "$root/scripts/setup.sh" &&
+     /usr/bin/python3 -m venv --system-site-packages "$tvenv" &&
+     timeout 600 "$tvenv/bin/pip" install -q --disable-pip-version-check \
+       "transformers==4.36.2" "safetensors==0.4.5"; then
+    echo "test: transformers 4.36.2 on Debian's torch ready in $tvenv"
+  else
+    echo "test: torch/transformers unavailable; the logits oracle test will be skipped"
+  fi
+fi
+
 # lit first, so its summary names any UNSUPPORTED (skipped) tests; then
 # ctest runs everything else and prints the closing summary line.
 lit_status=0

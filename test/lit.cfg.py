@@ -32,6 +32,19 @@ if subprocess.run([config.hfq_python, "-c", "import tokenizers"],
                   capture_output=True).returncode == 0:
     config.available_features.add("hf-tokenizers")
 
+# Hugging Face transformers + torch (the logits oracle), in the venv
+# scripts/test.sh prepares from Debian's python3-torch.
+torch_python = os.path.join(config.hfq_obj_root, "pyenv-torch", "bin", "python")
+if os.path.exists(torch_python) and subprocess.run(
+        [torch_python, "-c", "import torch, transformers, safetensors"],
+        capture_output=True).returncode == 0:
+    config.available_features.add("hf-transformers")
+    config.substitutions.append(("%hfq_torch_python", torch_python))
+# A longer in-domain prompt (one of the bundled test stories).
+with open(os.path.join(config.test_source_root, "Tools", "hfq", "Inputs",
+                       "two-stories.txt"), encoding="utf-8") as f:
+    config.substitutions.append(("%{story}", f.readline().strip().replace('"', '')))
+
 # ../shared (corpora for longer tests) sits beside the checkout in CI and
 # development; the project never needs it to run.
 shared = os.path.join(os.path.dirname(config.hfq_src_root), "shared")

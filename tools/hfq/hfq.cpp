@@ -9,6 +9,7 @@
 //   perplexity  perplexity on one-document-per-line text
 //   kl          KL divergence and top-1 agreement against a reference
 //   calibrate   per-linear input statistics for calibration-based methods
+//   logits      one forward pass's logits, for comparisons with other tools
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -34,6 +35,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <random>
 
@@ -66,6 +68,9 @@ cl::SubCommand klCmd("kl", "KL divergence and top-1 agreement against a "
 cl::SubCommand calibrateCmd("calibrate",
                              "Collect per-linear input statistics (XᵀX, "
                              "mean/max |x|) over calibration text");
+cl::SubCommand logitsCmd("logits",
+                          "Write the logits of a text (one forward pass) "
+                          "to a safetensors file");
 cl::SubCommand quantErrorCmd(
     "quant-error",
     "Quantize each linear weight of a checkpoint through the compiler and "
@@ -150,6 +155,17 @@ cl::opt<int64_t> calSeqLen("seq-len",
                                     "included)"),
                            cl::init(512), cl::sub(calibrateCmd),
                            cl::cat(hfqCategory));
+cl::opt<std::string> logitsModel(cl::Positional, cl::Required,
+                                 cl::desc("<model dir or .mlir>"),
+                                 cl::sub(logitsCmd), cl::cat(hfqCategory));
+cl::opt<std::string> logitsText("text", cl::Required,
+                                cl::desc("text (encoded with BOS)"),
+                                cl::sub(logitsCmd), cl::cat(hfqCategory));
+cl::opt<std::string> logitsOutput("o", cl::Required,
+                                  cl::desc("output .safetensors: ids I64 "
+                                           "[T], logits F32 [T, vocab]"),
+                                  cl::value_desc("file"), cl::sub(logitsCmd),
+                                  cl::cat(hfqCategory));
 cl::opt<std::string> qeModel(cl::Positional, cl::Required,
                              cl::desc("<model dir or .safetensors>"),
                              cl::sub(quantErrorCmd), cl::cat(hfqCategory));
@@ -373,6 +389,28 @@ int runGenerate() {
   return 0;
 }
 
+int runLogits() {
+  auto model = LoadedModel::load(logitsModel);
+  if (!model)
+    return reportError(model.takeError());
+  auto ids = (*model)->tokenizer().encode(logitsText);
+  if (!ids)
+    return reportError(ids.takeError());
+  auto logits = (*model)->prefill(*ids);
+  if (!logits)
+    return reportError(logits.takeError());
+  int64_t t = ids->size(), v = (*model)->config().vocabSize;
+  std::vector<uint8_t> idBytes(t * 8), logitBytes(logits->size() * 4);
+  std::memcpy(idBytes.data(), ids->data(), idBytes.size());
+  std::memcpy(logitBytes.data(), logits->data(), logitBytes.size());
+  if (Error e = io::writeSafetensors(
+          logitsOutput,
+          {{"ids", io::DType::I64, {t}, std::move(idBytes)},
+           {"logits", io::DType::F32, {t, v}, std::move(logitBytes)}}))
+    return reportError(std::move(e));
+  return 0;
+}
+
 int runQuantError() {
   QuantErrorOptions options;
   options.method = qeMethod;
@@ -419,6 +457,8 @@ int main(int argc, char **argv) {
       return reportError(std::move(e));
     return 0;
   }
+  if (logitsCmd)
+    return runLogits();
   if (calibrateCmd) {
     CalibrateOptions options;
     options.textPath = calText;
@@ -438,7 +478,7 @@ int main(int argc, char **argv) {
   if (generateCmd)
     return runGenerate();
   errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
-            "perplexity, kl, calibrate, quant-error); see "
+            "perplexity, kl, calibrate, logits, quant-error); see "
             "hfq --help\n";
   return 2;
 }
