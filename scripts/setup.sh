@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build ccache python3 python3-venv
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  nlohmann-json3-dev libgtest-dev libicu-dev libclang-rt-22-dev libopenblas-dev
+  nlohmann-json3-dev libgtest-dev libicu-dev libclang-rt-22-dev libopenblas-dev libomp-22-dev
 )
 
 # With HFQ_SETUP_ORACLES=1 (scripts/test.sh sets it), also Debian's

@@ -70,6 +70,9 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   // The transformer is a function_ref: keep the callable alive here.
   auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
   engineOptions.transformer = transformer;
+  // The OpenMP runtime the threaded loops call into.
+  SmallVector<StringRef, 1> libraries = {HFQ_LIBOMP_PATH};
+  engineOptions.sharedLibPaths = libraries;
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return engine;

@@ -19,3 +19,9 @@ func.func @dequant(%q: !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, double_q
   %w = hfq.dequantize %q : !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, double_quant_block = 256>> -> tensor<4x64xf16>
   return %w : tensor<4x64xf16>
 }
+
+// RUN: hfq-opt %s --hfq-lower-to-llvm | FileCheck %s --check-prefix=THREADS
+// RUN: hfq-opt %s --pass-pipeline='builtin.module(hfq-lower-to-llvm{threads=false})' | FileCheck %s --check-prefix=SEQUENTIAL
+// THREADS: omp.parallel
+// THREADS: omp.wsloop
+// SEQUENTIAL-NOT: omp.

@@ -22,6 +22,12 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "(convert-hfq-to-linalg); the only path until fast "
                      "kernels exist"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> threads{
+      *this, "threads",
+      llvm::cl::desc("Run the parallel dimensions of linalg ops on OpenMP "
+                     "threads (reductions stay sequential, so results do not "
+                     "depend on the thread count); needs libomp at run time"),
+      llvm::cl::init(true)};
 };
 
 /// hfq (+ func/linalg/tensor/arith) on tensors -> LLVM dialect, ready for
