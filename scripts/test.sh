@@ -29,8 +29,8 @@ if ! "$tvenv/bin/python" -c "import torch, transformers, safetensors" 2>/dev/nul
   if HFQ_SETUP_ORACLES=1 bash "$root/scripts/setup.sh" &&
      /usr/bin/python3 -m venv --system-site-packages "$tvenv" &&
      timeout 600 "$tvenv/bin/pip" install -q --disable-pip-version-check \
-       "transformers==4.36.2" "safetensors==0.4.5"; then
-    echo "test: transformers 4.36.2 on Debian's torch ready in $tvenv"
+       "transformers==4.37.2" "safetensors==0.4.5"; then
+    echo "test: transformers 4.37.2 on Debian's torch ready in $tvenv"
   else
     echo "test: torch/transformers unavailable; the logits oracle test will be skipped"
   fi

@@ -1,5 +1,6 @@
-"""Compares `hfq logits` output with Hugging Face transformers'
-LlamaForCausalLM (float32, CPU) on the same token ids.
+"""Compares `hfq logits` output with Hugging Face transformers' causal LM
+for the checkpoint (AutoModelForCausalLM: Llama, Mistral, Qwen2; float32,
+CPU) on the same token ids.
 
 usage: compare_logits_hf.py MODEL_DIR LOGITS.safetensors...
 For each file (ids I64 [T], logits F32 [T, vocab] as `hfq logits` writes
@@ -16,7 +17,7 @@ from safetensors.torch import load_file
 
 model_dir, files = sys.argv[1], sys.argv[2:]
 torch.set_num_threads(2)
-model = transformers.LlamaForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
+model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
 model.eval()
 worst = 0.0
 for path in files:
