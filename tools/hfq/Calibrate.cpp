@@ -21,6 +21,8 @@
 
 #include "Calibrate.h"
 
+#include "Errors.h"
+
 #include "hfq/Execution/Model.h"
 #include "hfq/IO/Safetensors.h"
 
@@ -39,10 +41,6 @@ using namespace mlir::hfq;
 using llvm::formatv;
 
 namespace {
-
-llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 struct InputStats {
   int64_t features = 0, tokens = 0;

@@ -10,6 +10,8 @@
 
 #include "Evaluate.h"
 
+#include "Errors.h"
+
 #include "hfq/Execution/Model.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -23,10 +25,6 @@ using namespace mlir::hfq;
 using llvm::formatv;
 
 namespace {
-
-llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 /// One window: the input tokens and the targets they predict.
 struct Window {

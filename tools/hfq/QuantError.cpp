@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "QuantError.h"
+#include "Errors.h"
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 #include "hfq/Execution/JIT.h"
@@ -38,10 +39,6 @@ using namespace mlir::hfq;
 using llvm::formatv;
 
 namespace {
-
-llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 /// Linear weights: 2-D float tensors named *.weight, except the embedding
 /// and the LM head (which quantizers leave in float by default).
