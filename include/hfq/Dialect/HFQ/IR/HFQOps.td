@@ -62,13 +62,15 @@ def HFQ_QuantizeOp : HFQ_Op<"quantize", [Pure]> {
     - affine, asymmetric (`integer`, `integer_minus_one`, `float` zeros), as
       GPTQ's reference quantizer: `lo = min(min(w), 0)`, `hi = max(max(w), 0)`
       (a group with `lo == hi` uses `[-1, 1]`), `s = (hi - lo) / (2^bits - 1)`,
-      `z = round(-lo / s)`, `q = clamp(round(w / s) + z, 0, 2^bits - 1)`;
+      `z = round(-lo / s)` (`float` zeros keep `-lo / s` unrounded),
+      `q = clamp(round(w / s) + z, 0, 2^bits - 1)`;
     - affine, `symmetric`: `a = max|w|` (`1` if zero), `s = 2a / (2^bits - 1)`,
       `z = 2^(bits-1)`, same rounding and clamp. The largest positive value is
       thus clipped to `(2^(bits-1) - 1) * s`, exactly as GPTQ's sym mode does;
-    - codebook: `absmax[b] = max|w|` over the block (`1` if zero), `q` the
-      index of the table entry nearest to `w / absmax[b]` (the lowest index
-      wins a tie); with double quantization `offset = mean(absmax)` and the
+    - codebook: `absmax[b] = max|w|` over the block, `q` the index of the
+      table entry nearest to `w / absmax[b]` (the lowest index wins a tie); an
+      all-zero block keeps `absmax = 0` and the code nearest 0, so no NaN
+      arises. With double quantization `offset = mean(absmax)` and the
       centred absmax is quantized blockwise the same way into the dynamic map.
 
     `round` is round-half-to-even, as `torch.round`. Encodings with
