@@ -334,6 +334,35 @@ TEST(CodebookLowering, NF4QuantizeRoundTripsTableValues) {
   EXPECT_EQ(jit.call2d<float>("rt"), w);
 }
 
+TEST(CodebookLowering, AllZeroBlocksStayZero) {
+  // One all-zero block and one ordinary block, with double quantization: the
+  // zero block keeps absmax 0 and must dequantize to exact zeros, never NaN.
+  std::vector<float> w(128, 0.0f);
+  for (int i = 64; i < 128; ++i)
+    w[i] = 0.01f * float(i - 96);
+  std::string type = "!hfq.qtensor<2x64xf32, #hfq.codebook<kind = nf4, "
+                     "block_size = 64, double_quant_block = 256>>";
+  std::string source = llvm::formatv(
+      "func.func @rt() -> tensor<2x64xf32> {\n"
+      "  %w = arith.constant {0} : tensor<2x64xf32>\n"
+      "  %q = hfq.quantize %w : tensor<2x64xf32> -> {1}\n"
+      "  %d = hfq.dequantize %q : {1} -> tensor<2x64xf32>\n"
+      "  return %d : tensor<2x64xf32>\n}\n",
+      dense(w, 2, 64), type);
+  Jit jit;
+  ASSERT_TRUE(jit.compile(source));
+  std::vector<float> got = jit.call2d<float>("rt");
+  ASSERT_EQ(got.size(), w.size());
+  for (int i = 0; i < 64; ++i)
+    EXPECT_EQ(got[i], 0.0f) << "element " << i;
+  for (int i = 64; i < 128; ++i) {
+    EXPECT_TRUE(std::isfinite(got[i])) << "element " << i;
+    // Half the widest NF4 gap (0.152) times absmax 0.32 is 0.049; the rest
+    // covers the 8-bit double quantization of absmax.
+    EXPECT_NEAR(got[i], w[i], 0.06f) << "element " << i;
+  }
+}
+
 TEST(QuantInterop, ConvertedWeightsKeepQuantSemantics) {
   // Upstream semantics: w = (q - zp) * scale with the storage integer q.
   const char *source = R"mlir(
