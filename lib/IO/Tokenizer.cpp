@@ -13,6 +13,7 @@
 #include "hfq/IO/Tokenizer.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -326,6 +327,8 @@ struct Tokenizer::Impl {
     bool special;
   };
   std::vector<Added> added;
+  /// Ids of special added tokens, which decode skips.
+  llvm::DenseSet<int64_t> specialIds;
 
   // Normalizer and pre-tokenizer steps.
   struct Step {
@@ -867,6 +870,8 @@ llvm::Expected<Tokenizer> Tokenizer::parse(llvm::StringRef text,
       if (impl->idToToken[added.id].empty())
         impl->idToToken[added.id] = added.content;
       impl->tokenToId[added.content] = added.id;
+      if (added.special)
+        impl->specialIds.insert(added.id);
       impl->added.push_back(added);
     }
     std::stable_sort(impl->added.begin(), impl->added.end(),
@@ -1007,11 +1012,7 @@ Tokenizer::decode(const std::vector<int64_t> &ids) const {
     if (id < 0 || id >= int64_t(impl->idToToken.size()) ||
         impl->idToToken[id].empty())
       return fail(llvm::formatv("token id {0} is not in the vocabulary", id));
-    bool special = false;
-    for (const Impl::Added &a : impl->added)
-      if (a.id == id && a.special)
-        special = true;
-    if (!special)
+    if (!impl->specialIds.count(id))
       tokens.push_back(impl->idToToken[id]);
   }
   for (const Impl::DecodeStep &step : impl->decoders) {

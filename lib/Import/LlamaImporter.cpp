@@ -41,7 +41,13 @@ public:
                std::string checkpointDir)
       : ctx(ctx), cfg(cfg), ckpt(ckpt), b(&ctx), loc(UnknownLoc::get(&ctx)),
         f32(b.getF32Type()), S(maxContext),
-        checkpointDir(std::move(checkpointDir)) {}
+        checkpointDir(std::move(checkpointDir)),
+        cacheType(RankedTensorType::get(
+            {cfg.numLayers, cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
+        tokensType(RankedTensorType::get({ShapedType::kDynamic},
+                                         b.getI64Type())),
+        logitsType(RankedTensorType::get(
+            {ShapedType::kDynamic, cfg.vocabSize}, f32)) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> build();
 
@@ -244,6 +250,8 @@ private:
   Type f32;
   int64_t S;
   std::string checkpointDir;
+  // Signature types shared by @forward, @prefill and @decode.
+  RankedTensorType cacheType, tokensType, logitsType;
   // Values of the function being built.
   Value tokens, pos;
   OpFoldResult T;
@@ -395,11 +403,7 @@ Value LlamaBuilder::mlp(int64_t layer, Value x) {
 }
 
 func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
-  const int64_t L = cfg.numLayers, kvH = cfg.numKVHeads, D = cfg.headDim;
-  auto cacheType = RankedTensorType::get({L, kvH, S, D}, f32);
-  auto tokensType = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
-  auto logitsType =
-      RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize}, f32);
+  const int64_t L = cfg.numLayers;
   b.setInsertionPointToEnd(module.getBody());
   auto fn = func::FuncOp::create(
       b, loc, "forward",
@@ -487,11 +491,6 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
   buildForward(*module);
 
   // Entry points.
-  const int64_t L = cfg.numLayers, kvH = cfg.numKVHeads, D = cfg.headDim;
-  auto cacheType = RankedTensorType::get({L, kvH, S, D}, f32);
-  auto tokensType = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
-  auto logitsType =
-      RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize}, f32);
   b.setInsertionPointToEnd(module->getBody());
   auto prefill = func::FuncOp::create(
       b, loc, "prefill",
