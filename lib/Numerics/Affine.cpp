@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace mlir::hfq::numerics;
 
@@ -38,12 +39,26 @@ llvm::Error AffineScheme::validate(int64_t cols) const {
   return llvm::Error::success();
 }
 
-llvm::Expected<AffineQuantized>
-mlir::hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
-                           int64_t cols, const AffineScheme &scheme) {
-  if (llvm::Error e = scheme.validate(cols))
-    return std::move(e);
-  if (int64_t(weights.size()) != rows * cols)
+namespace {
+/// Which scale slot (row, group) each element of a [rows, cols] matrix uses.
+struct Slots {
+  int64_t rows, cols, groups, groupCols;
+  bool perTensor;
+  Slots(const AffineScheme &scheme, int64_t rows, int64_t cols)
+      : rows(rows), cols(cols), groups(scheme.numGroups(cols)),
+        groupCols(scheme.granularity == AffineScheme::Granularity::Group
+                      ? scheme.groupSize
+                      : cols),
+        perTensor(scheme.granularity == AffineScheme::Granularity::Tensor) {}
+  int64_t count() const { return perTensor ? 1 : rows * groups; }
+  int64_t of(int64_t r, int64_t c) const {
+    return perTensor ? 0 : r * groups + c / groupCols;
+  }
+};
+
+llvm::Error checkMatrix(llvm::ArrayRef<float> weights, int64_t rows,
+                        int64_t cols) {
+  if (rows <= 0 || cols <= 0 || int64_t(weights.size()) != rows * cols)
     return llvm::createStringError(llvm::formatv(
         "{0} weights given for a {1}x{2} matrix", weights.size(), rows, cols));
   for (size_t i = 0; i < weights.size(); ++i)
@@ -51,77 +66,242 @@ mlir::hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
       return llvm::createStringError(llvm::formatv(
           "weight at row {0}, column {1} is not finite ({2})", i / cols,
           i % cols, weights[i]));
+  return llvm::Error::success();
+}
+
+/// One (scale, zero) candidate; zero is integral unless float zeros.
+struct Params {
+  float scale, zero;
+};
+
+/// GPTQ's range rule for the range [lo, hi] (lo <= 0 <= hi).
+Params rangeParams(const AffineScheme &scheme, float lo, float hi,
+                   float maxq) {
+  if (scheme.symmetric) {
+    float a = std::max(-lo, hi);
+    if (a == 0.0f)
+      a = 1.0f;
+    return {(a + a) / maxq, float(1u << (scheme.bits - 1))};
+  }
+  if (lo == hi) {
+    lo = -1.0f;
+    hi = 1.0f;
+  }
+  float scale = (hi - lo) / maxq;
+  float zero = -lo / scale;
+  return {scale, scheme.floatZero ? zero : std::nearbyint(zero)};
+}
+
+float quantizeOne(float w, Params p, float maxq) {
+  return std::clamp(std::nearbyint(w / p.scale) + p.zero, 0.0f, maxq);
+}
+
+/// Fills scales and zeros (integer or float) of q from per-slot params.
+void storeParams(AffineQuantized &q, const AffineScheme &scheme,
+                 const std::vector<Params> &params) {
+  q.scales.resize(params.size());
+  for (size_t s = 0; s < params.size(); ++s)
+    q.scales[s] = params[s].scale;
+  if (scheme.floatZero) {
+    q.floatZeros.resize(params.size());
+    for (size_t s = 0; s < params.size(); ++s)
+      q.floatZeros[s] = params[s].zero;
+  } else {
+    q.zeros.resize(params.size());
+    for (size_t s = 0; s < params.size(); ++s)
+      q.zeros[s] = int32_t(params[s].zero);
+  }
+}
+} // namespace
+
+llvm::Expected<AffineQuantized>
+mlir::hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
+                                 int64_t cols, const AffineScheme &scheme) {
+  if (llvm::Error e = scheme.validate(cols))
+    return std::move(e);
+  if (llvm::Error e = checkMatrix(weights, rows, cols))
+    return std::move(e);
+
+  Slots slots(scheme, rows, cols);
+  const float maxq = float((1u << scheme.bits) - 1);
+  std::vector<float> lo(slots.count(), 0.0f), hi(slots.count(), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      float w = weights[r * cols + c];
+      int64_t s = slots.of(r, c);
+      lo[s] = std::min(lo[s], w);
+      hi[s] = std::max(hi[s], w);
+    }
+  std::vector<Params> params(slots.count());
+  for (int64_t s = 0; s < slots.count(); ++s)
+    params[s] = rangeParams(scheme, lo[s], hi[s], maxq);
+
+  if (scheme.clip.enabled) {
+    std::vector<double> best(slots.count(),
+                             std::numeric_limits<double>::infinity());
+    std::vector<double> err(slots.count());
+    std::vector<Params> candidate(slots.count());
+    int steps = int(scheme.clip.maxShrink * float(scheme.clip.grid));
+    for (int i = 0; i < steps; ++i) {
+      float p = 1.0f - float(i) / float(scheme.clip.grid);
+      for (int64_t s = 0; s < slots.count(); ++s) {
+        candidate[s] = rangeParams(scheme, p * lo[s], p * hi[s], maxq);
+        // Symmetric GPTQ keeps z = 2^(bits-1) for every candidate.
+      }
+      std::fill(err.begin(), err.end(), 0.0);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          float w = weights[r * cols + c];
+          int64_t s = slots.of(r, c);
+          Params cp = candidate[s];
+          float d = (quantizeOne(w, cp, maxq) - cp.zero) * cp.scale - w;
+          err[s] += std::pow(double(std::fabs(d)), double(scheme.clip.norm));
+        }
+      for (int64_t s = 0; s < slots.count(); ++s)
+        if (err[s] < best[s]) {
+          best[s] = err[s];
+          params[s] = candidate[s];
+        }
+    }
+  }
 
   AffineQuantized q;
   q.rows = rows;
   q.cols = cols;
   q.codes.resize(weights.size());
-  const bool perTensor =
-      scheme.granularity == AffineScheme::Granularity::Tensor;
-  const int64_t groups = scheme.numGroups(cols);
-  const int64_t groupCols =
-      scheme.granularity == AffineScheme::Granularity::Group ? scheme.groupSize
-                                                             : cols;
-  const int64_t numScales = perTensor ? 1 : rows * groups;
-  q.scales.resize(numScales);
-  q.zeros.resize(numScales);
-  const float maxq = float((1u << scheme.bits) - 1);
-  const int32_t symZero = int32_t(1u << (scheme.bits - 1));
+  storeParams(q, scheme, params);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      q.codes[r * cols + c] = uint8_t(
+          quantizeOne(weights[r * cols + c], params[slots.of(r, c)], maxq));
+  return q;
+}
 
-  // Element e belongs to scale slot slotOf(e).
-  auto slotOf = [&](int64_t r, int64_t c) -> int64_t {
-    return perTensor ? 0 : r * groups + c / groupCols;
-  };
-  std::vector<float> lo(numScales, 0.0f), hi(numScales, 0.0f);
+llvm::Expected<AffineQuantized> mlir::hfq::numerics::quantizeHQQ(
+    llvm::ArrayRef<float> weights, int64_t rows, int64_t cols,
+    const AffineScheme &scheme, const HQQOptions &options) {
+  if (llvm::Error e = scheme.validate(cols))
+    return std::move(e);
+  if (llvm::Error e = checkMatrix(weights, rows, cols))
+    return std::move(e);
+  if (scheme.symmetric || !scheme.floatZero)
+    return llvm::createStringError("HQQ needs an asymmetric scheme with float "
+                                   "zero points");
+  if (options.iters < 0 || !(options.beta > 0.0f) || !(options.kappa > 0.0f))
+    return llvm::createStringError("HQQ needs iters >= 0, beta > 0, kappa > 0");
+
+  Slots slots(scheme, rows, cols);
+  const int64_t n = rows * cols, numSlots = slots.count();
+  const float maxq = float((1u << scheme.bits) - 1);
+  std::vector<float> lo(numSlots, std::numeric_limits<float>::infinity());
+  std::vector<float> hi(numSlots, -std::numeric_limits<float>::infinity());
+  std::vector<int64_t> counts(numSlots, 0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      float w = weights[r * cols + c];
-      int64_t s = slotOf(r, c);
-      lo[s] = std::min(lo[s], w);
-      hi[s] = std::max(hi[s], w);
+      int64_t s = slots.of(r, c);
+      lo[s] = std::min(lo[s], weights[r * cols + c]);
+      hi[s] = std::max(hi[s], weights[r * cols + c]);
+      ++counts[s];
     }
-  for (int64_t s = 0; s < numScales; ++s) {
-    float l = lo[s], h = hi[s];
-    if (scheme.symmetric) {
-      float a = std::max(-l, h);
-      if (a == 0.0f)
-        a = 1.0f;
-      q.scales[s] = (a + a) / maxq;
-      q.zeros[s] = symZero;
-      continue;
-    }
-    if (l == h) {
-      l = -1.0f;
-      h = 1.0f;
-    }
-    float scale = (h - l) / maxq;
-    q.scales[s] = scale;
-    q.zeros[s] = int32_t(std::nearbyint(-l / scale));
+  // Inverse scales S (w * S + z quantizes) and zeros, in float32 as the
+  // reference computes them on CPU.
+  std::vector<float> invScale(numSlots), zero(numSlots);
+  for (int64_t s = 0; s < numSlots; ++s) {
+    float denom = hi[s] - lo[s];
+    float S = std::fabs(denom) <= 1e-4f ? 1.0f : maxq / denom;
+    invScale[s] = std::min(S, 2e4f);
+    zero[s] = -lo[s] * invScale[s];
+    if (options.roundZero)
+      zero[s] = std::nearbyint(zero[s]);
   }
+  auto quant = [&](float w, int64_t s) {
+    return std::clamp(std::nearbyint(w * invScale[s] + zero[s]), 0.0f, maxq);
+  };
+  auto shrink = [&](float x, float beta) {
+    float a = std::fabs(x);
+    float t = options.lpNorm == 1.0f
+                  ? 1.0f / beta
+                  : (1.0f / beta) * std::pow(a + 1e-8f, options.lpNorm - 1.0f);
+    return std::copysign(std::max(a - t, 0.0f), x);
+  };
+
+  float beta = options.beta;
+  double bestError = 1e4;
+  std::vector<double> zeroSum(numSlots);
+  for (int it = 0; it < options.iters; ++it) {
+    std::fill(zeroSum.begin(), zeroSum.end(), 0.0);
+    double absError = 0.0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t s = slots.of(r, c);
+        float w = weights[r * cols + c];
+        float wq = quant(w, s);
+        float wr = (wq - zero[s]) / invScale[s];
+        float we = shrink(w - wr, beta);
+        zeroSum[s] += wq - (w - we) * invScale[s];
+        absError += std::fabs(w - wr);
+      }
+    for (int64_t s = 0; s < numSlots; ++s)
+      zero[s] = float(zeroSum[s] / double(counts[s]));
+    beta *= options.kappa;
+    double error = absError / double(n);
+    if (error < bestError)
+      bestError = error;
+    else
+      break;
+  }
+
+  AffineQuantized q;
+  q.rows = rows;
+  q.cols = cols;
+  q.codes.resize(n);
+  std::vector<Params> params(numSlots);
+  for (int64_t s = 0; s < numSlots; ++s)
+    params[s] = {1.0f / invScale[s], zero[s]};
+  storeParams(q, scheme, params);
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      int64_t s = slotOf(r, c);
-      float v = std::nearbyint(weights[r * cols + c] / q.scales[s]) +
-                float(q.zeros[s]);
-      q.codes[r * cols + c] = uint8_t(std::clamp(v, 0.0f, maxq));
-    }
+    for (int64_t c = 0; c < cols; ++c)
+      q.codes[r * cols + c] =
+          uint8_t(quant(weights[r * cols + c], slots.of(r, c)));
+  return q;
+}
+
+llvm::Expected<AffineQuantized>
+mlir::hfq::numerics::quantizeInt8Rowwise(llvm::ArrayRef<float> weights,
+                                         int64_t rows, int64_t cols) {
+  if (llvm::Error e = checkMatrix(weights, rows, cols))
+    return std::move(e);
+  AffineQuantized q;
+  q.rows = rows;
+  q.cols = cols;
+  q.codes.resize(weights.size());
+  q.scales.resize(rows);
+  q.zeros.assign(rows, 128);
+  for (int64_t r = 0; r < rows; ++r) {
+    float a = 0.0f;
+    for (int64_t c = 0; c < cols; ++c)
+      a = std::max(a, std::fabs(weights[r * cols + c]));
+    q.scales[r] = a / 127.0f;
+    float mul = a == 0.0f ? 0.0f : 127.0f / a;
+    for (int64_t c = 0; c < cols; ++c)
+      q.codes[r * cols + c] = uint8_t(
+          int(std::clamp(std::nearbyint(weights[r * cols + c] * mul), -127.0f,
+                         127.0f)) +
+          128);
+  }
   return q;
 }
 
 std::vector<float> mlir::hfq::numerics::dequantize(const AffineQuantized &q,
-                                             const AffineScheme &scheme) {
+                                                   const AffineScheme &scheme) {
   std::vector<float> out(q.codes.size());
-  const bool perTensor =
-      scheme.granularity == AffineScheme::Granularity::Tensor;
-  const int64_t groups = scheme.numGroups(q.cols);
-  const int64_t groupCols =
-      scheme.granularity == AffineScheme::Granularity::Group ? scheme.groupSize
-                                                             : q.cols;
+  Slots slots(scheme, q.rows, q.cols);
   for (int64_t r = 0; r < q.rows; ++r)
     for (int64_t c = 0; c < q.cols; ++c) {
-      int64_t s = perTensor ? 0 : r * groups + c / groupCols;
-      out[r * q.cols + c] =
-          float(int32_t(q.codes[r * q.cols + c]) - q.zeros[s]) * q.scales[s];
+      int64_t s = slots.of(r, c);
+      float code = float(q.codes[r * q.cols + c]);
+      float z = scheme.floatZero ? q.floatZeros[s] : float(q.zeros[s]);
+      out[r * q.cols + c] = (code - z) * q.scales[s];
     }
   return out;
 }

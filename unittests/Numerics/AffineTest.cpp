@@ -1,7 +1,9 @@
 //===- AffineTest.cpp - round-to-nearest affine quantization ---*- C++ -*-===//
 //
 // Known answers worked out by hand from GPTQ's reference rule, the error
-// bound of round-to-nearest, and the bad-input diagnostics.
+// bound of round-to-nearest, and the bad-input diagnostics; MSE clipping's
+// guarantees; HQQ against known answers from an independent torch
+// implementation of the reference's quantizer; LLM.int8's row quantization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +12,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -109,6 +112,163 @@ TEST(AffineRTN, RejectsBitWidth) {
   auto q = quantizeRTN(w, 1, 4, scheme(9, AffineScheme::Granularity::Channel, 0, false));
   ASSERT_FALSE(bool(q));
   llvm::consumeError(q.takeError());
+}
+
+TEST(AffineRTN, MSEClipShrinksAroundOutliers) {
+  // A row of small weights and one outlier: the full range wastes levels on
+  // the outlier, so the search must pick p < 1 and lower the clipped error.
+  std::vector<float> w = {0.1f, -0.2f, 0.3f, -0.15f, 0.05f, 0.25f, -0.3f, 1.2f};
+  for (bool sym : {false, true}) {
+    AffineScheme plain = scheme(3, AffineScheme::Granularity::Channel, 0, sym);
+    AffineScheme clipped = plain;
+    clipped.clip.enabled = true;
+    auto a = quantizeRTN(w, 1, 8, plain);
+    auto b = quantizeRTN(w, 1, 8, clipped);
+    ASSERT_TRUE(a && b);
+    auto err = [&](const AffineQuantized &q, const AffineScheme &s) {
+      std::vector<float> d = dequantize(q, s);
+      double e = 0;
+      for (size_t i = 0; i < w.size(); ++i)
+        e += std::pow(std::fabs(double(d[i]) - w[i]), 2.4);
+      return e;
+    };
+    if (sym) {
+      // Symmetric ranges keep the outlier inside [-a, a]; clipping may not
+      // help here but must not hurt, and keeps z = 2^(bits-1).
+      EXPECT_LE(err(*b, clipped), err(*a, plain));
+      EXPECT_EQ(b->zeros[0], 4);
+    } else {
+      EXPECT_LT(b->scales[0], a->scales[0]);
+      EXPECT_LT(err(*b, clipped), err(*a, plain));
+    }
+  }
+}
+
+TEST(AffineRTN, MSEClipNeverWorseThanFullRange) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(16 * 64);
+  for (float &v : w)
+    v = normal(rng);
+  AffineScheme plain = scheme(4, AffineScheme::Granularity::Group, 32, false);
+  AffineScheme clipped = plain;
+  clipped.clip.enabled = true;
+  auto a = quantizeRTN(w, 16, 64, plain);
+  auto b = quantizeRTN(w, 16, 64, clipped);
+  ASSERT_TRUE(a && b);
+  std::vector<float> da = dequantize(*a, plain), db = dequantize(*b, clipped);
+  // Per group, because the search minimises each group's error.
+  for (int64_t g = 0; g < 32; ++g) {
+    double ea = 0, eb = 0;
+    for (int64_t i = g * 32; i < (g + 1) * 32; ++i) {
+      ea += std::pow(std::fabs(double(da[i]) - w[i]), 2.4);
+      eb += std::pow(std::fabs(double(db[i]) - w[i]), 2.4);
+    }
+    EXPECT_LE(eb, ea * (1 + 1e-6)) << "group " << g;
+  }
+}
+
+TEST(AffineRTN, FloatZeroKeepsUnroundedZero) {
+  // lo = -1, hi = 2, 3 bits: s = 3/7, z = 7/3 unrounded.
+  std::vector<float> w = {-1.0f, 0.0f, 0.5f, 2.0f};
+  AffineScheme s = scheme(3, AffineScheme::Granularity::Channel, 0, false);
+  s.floatZero = true;
+  auto q = quantizeRTN(w, 1, 4, s);
+  ASSERT_TRUE(bool(q));
+  EXPECT_TRUE(q->zeros.empty());
+  ASSERT_EQ(q->floatZeros.size(), 1u);
+  EXPECT_FLOAT_EQ(q->floatZeros[0], 7.0f / 3.0f);
+  std::vector<float> d = dequantize(*q, s);
+  for (size_t i = 0; i < w.size(); ++i)
+    EXPECT_NEAR(d[i], w[i], q->scales[0] / 2 + 1e-6f);
+}
+
+uint32_t bitsOf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+TEST(HQQ, KnownAnswer) {
+  // 3x16 weights, 3 bits, groups of 8 along the rows. Expected values from an
+  // independent torch implementation of HQQ's Quantizer.quantize with
+  // optimize_weights_proximal_legacy (p = 0.7, beta 10, kappa 1.01, 20
+  // iterations; this input stops after the second round).
+  std::vector<float> w(48);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 16; ++c)
+      w[r * 16 + c] = float(std::sin(r * 1.3 + c * 0.71) *
+                            (0.5 + 0.1 * ((r * c) % 7)));
+  AffineScheme s = scheme(3, AffineScheme::Granularity::Group, 8, false);
+  s.floatZero = true;
+  auto q = quantizeHQQ(w, 3, 16, s, HQQOptions{});
+  ASSERT_TRUE(bool(q)) << llvm::toString(q.takeError());
+  EXPECT_EQ(q->codes,
+            (std::vector<uint8_t>{3, 6, 7, 6, 4, 2, 0, 0, 1, 4, 6, 7, 6, 4, 2, 0,
+                                  7, 7, 6, 3, 1, 0, 1, 4, 6, 7, 7, 5, 3, 0, 2, 3,
+                                  6, 4, 2, 0, 3, 4, 7, 7, 7, 6, 2, 1, 0, 1, 4, 6}));
+  const uint32_t scales[6] = {0x3e0f0ac5, 0x3e0de40f, 0x3e605809,
+                              0x3e74d043, 0x3e70aad0, 0x3e515f05};
+  const uint32_t zeros[6] = {0x40511006, 0x405883af, 0x408d85bb,
+                             0x4086b586, 0x40981a17, 0x40780abb};
+  for (int g = 0; g < 6; ++g) {
+    EXPECT_EQ(bitsOf(q->scales[g]), scales[g]) << "group " << g;
+    // The zero is a group mean: torch sums the 8 values in its vector
+    // reduction order, we sum in double and round once, so the last bit may
+    // differ (it does for groups 3 and 4). One ulp, nothing more.
+    float expected;
+    std::memcpy(&expected, &zeros[g], 4);
+    EXPECT_LE(std::fabs(q->floatZeros[g] - expected),
+              std::ldexp(std::fabs(expected), -23))
+        << "group " << g;
+  }
+}
+
+TEST(HQQ, BeatsMinMaxRTNOnAverage) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> w(64 * 128);
+  for (float &v : w)
+    v = normal(rng);
+  AffineScheme s = scheme(3, AffineScheme::Granularity::Group, 32, false);
+  s.floatZero = true;
+  auto h = quantizeHQQ(w, 64, 128, s, HQQOptions{});
+  auto r = quantizeRTN(w, 64, 128, s);
+  ASSERT_TRUE(h && r);
+  std::vector<float> dh = dequantize(*h, s), dr = dequantize(*r, s);
+  double eh = 0, er = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    eh += std::fabs(dh[i] - w[i]);
+    er += std::fabs(dr[i] - w[i]);
+  }
+  EXPECT_LT(eh, er);
+}
+
+TEST(HQQ, ConstantGroupAndBadInput) {
+  // max - min <= 1e-4: inverse scale 1, no division by zero, exact result.
+  std::vector<float> w(16, 0.25f);
+  AffineScheme s = scheme(4, AffineScheme::Granularity::Group, 8, false);
+  s.floatZero = true;
+  auto q = quantizeHQQ(w, 1, 16, s, HQQOptions{});
+  ASSERT_TRUE(bool(q));
+  for (float v : dequantize(*q, s))
+    EXPECT_FLOAT_EQ(v, 0.25f);
+  w[3] = std::numeric_limits<float>::infinity();
+  auto bad = quantizeHQQ(w, 1, 16, s, HQQOptions{});
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("column 3 is not finite"),
+            std::string::npos);
+}
+
+TEST(Int8Rowwise, KnownAnswer) {
+  // absmax 2: codes round(w * 63.5) (half to even), stored + 128.
+  std::vector<float> w = {-2.0f, 1.0f, 0.5f, 2.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  auto q = quantizeInt8Rowwise(w, 2, 4);
+  ASSERT_TRUE(bool(q));
+  EXPECT_EQ(q->codes,
+            (std::vector<uint8_t>{1, 128 + 64, 128 + 32, 255, 128, 128, 128, 128}));
+  EXPECT_EQ(q->scales, (std::vector<float>{2.0f / 127.0f, 0.0f}));
+  EXPECT_EQ(q->zeros, (std::vector<int32_t>{128, 128}));
 }
 
 } // namespace

@@ -29,6 +29,18 @@ struct AffineScheme {
   int64_t groupSize = 128;
   /// Symmetric: implicit zero 2^(bits-1), scale 2 max|w| / (2^bits - 1).
   bool symmetric = false;
+  /// Asymmetric only: keep z = -lo / s unrounded (float zero points).
+  bool floatZero = false;
+  /// GPTQ's optional MSE range search (Quantizer.find_params, mse=True):
+  /// for p = 1, 1 - 1/grid, ..., (maxShrink * grid steps) the group's range
+  /// [lo, hi] shrinks to [p lo, p hi]; the scale and zero of the p with the
+  /// smallest sum |dequant(quant(w)) - w|^norm over the group are kept.
+  struct MSEClip {
+    bool enabled = false;
+    int grid = 100;
+    float maxShrink = 0.8f;
+    float norm = 2.4f;
+  } clip;
 
   int64_t numGroups(int64_t cols) const;
   /// Checks bits and group size against a matrix of `cols` columns.
@@ -43,6 +55,8 @@ struct AffineQuantized {
   std::vector<float> scales;
   /// Integer zero points (2^(bits-1) for symmetric schemes).
   std::vector<int32_t> zeros;
+  /// Float zero points instead, when the scheme has floatZero (HQQ).
+  std::vector<float> floatZeros;
 };
 
 /// Round-to-nearest quantization (round half to even). Fails on non-finite
@@ -50,6 +64,38 @@ struct AffineQuantized {
 llvm::Expected<AffineQuantized> quantizeRTN(llvm::ArrayRef<float> weights,
                                             int64_t rows, int64_t cols,
                                             const AffineScheme &scheme);
+
+/// HQQ's half-quadratic solver (Badri & Shaji 2023; the reference's
+/// optimize_weights_proximal_legacy): per group, inverse scale
+/// S = (2^bits - 1) / (max - min) (1 when max - min <= 1e-4, at most 2e4)
+/// and zero z = -min S (rounded when roundZero); then up to `iters` rounds of
+///   Wq = clamp(round(W S + z)), Wr = (Wq - z) / S,
+///   We = shrink_lp(W - Wr, beta), z = mean_group(Wq - (W - We) S),
+///   beta *= kappa,
+/// stopping after the first round whose mean |W - Wr| over the whole matrix
+/// does not improve (that round's zero update is kept, as in the reference).
+/// shrink_lp(x) = sign(x) relu(|x| - |x|^(p-1) / beta) (with 1e-8 inside the
+/// power; soft thresholding when p = 1). Only the zero point is optimized;
+/// the scale stays the min-max one. Returns codes with s = 1 / S and float
+/// zeros; the scheme must be asymmetric with floatZero set.
+struct HQQOptions {
+  float lpNorm = 0.7f;
+  float beta = 10.0f;
+  float kappa = 1.01f;
+  int iters = 20;
+  bool roundZero = false;
+};
+llvm::Expected<AffineQuantized> quantizeHQQ(llvm::ArrayRef<float> weights,
+                                            int64_t rows, int64_t cols,
+                                            const AffineScheme &scheme,
+                                            const HQQOptions &options);
+
+/// LLM.int8()'s vector-wise weight quantization (bitsandbytes'
+/// int8_vectorwise_quant): per row absmax a, int8 code round(w * (127 / a)),
+/// stored as code + 128 with scale a / 127 (a zero row gets scale 0). The
+/// result uses the symmetric 8-bit per-channel scheme.
+llvm::Expected<AffineQuantized> quantizeInt8Rowwise(llvm::ArrayRef<float> weights,
+                                                    int64_t rows, int64_t cols);
 
 /// (q - z) * s for every element.
 std::vector<float> dequantize(const AffineQuantized &q,
