@@ -137,8 +137,9 @@ private:
     Location nameLoc = NameLoc::get(b.getStringAttr(module));
     if (bias)
       return LinearOp::create(b, nameLoc, resultType, x, w,
-                              weight(module + ".bias"));
-    return LinearOp::create(b, nameLoc, resultType, x, w, Value());
+                              weight(module + ".bias"), FloatAttr());
+    return LinearOp::create(b, nameLoc, resultType, x, w, Value(),
+                            FloatAttr());
   }
 
   Value add(Value x, Value y) {

@@ -31,4 +31,81 @@ def InstrumentLinears : Pass<"hfq-instrument-linears", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
+  let summary = "Quantize the weights of linear layers without calibration data";
+  let description = [{
+    Replaces the float weight of every selected `hfq.linear` by an
+    `hfq.assemble` of its quantized parts, computed now (at compile time) by
+    the numerics library. The weight must be an `arith.constant` (parts
+    become dense constants) or a checkpoint tensor (`hfq.weight`, possibly
+    widened from f16/bf16 by an elementwise `arith.extf`; the checkpoint is
+    the module's `hfq.checkpoint` directory and the parts become
+    `dense_resource` blobs, which `hfq quantize` writes to safetensors).
+
+    Methods (`method=`):
+    - `rtn`: `#hfq.affine` round-to-nearest with GPTQ's range rule, `bits`
+      2..8, `group-size` columns per group (0: per output channel, -1: per
+      tensor; otherwise it must divide the input dimension), `sym`, and
+      `mse-clip` (GPTQ's grid search over shrink ratios 1, 0.99, .., 0.21
+      minimising the group's error to the power 2.4);
+    - `nf4`, `fp4`: bitsandbytes' blockwise 4-bit codebooks (`block-size`
+      elements per absmax over the flattened weight, 32..4096), optionally
+      with `double-quant` (absmax quantized to 8 bits in blocks of
+      `double-quant-block`, default 256, around the mean);
+    - `int8`: LLM.int8() — per-row absmax int8 weights and
+      `outlier_threshold = threshold` (default 6.0) on the linear, so inputs
+      run through the mixed int8/float decomposition;
+    - `hqq`: half-quadratic optimization of float zero points (lp norm
+      `hqq-lp-norm` 0.7, `hqq-beta` 10 growing by `hqq-kappa` 1.01, up to
+      `hqq-iters` 20 rounds), groups of `group-size` along `axis` (1: input
+      columns, 0: output rows).
+
+    Selection: linears are named by their `NameLoc` (the HF module name).
+    A linear is quantized when it matches an `include` regex (or there are
+    none) and no `exclude` regex; names containing `embed_tokens` or
+    `lm_head` are skipped unless an `include` pattern matches them
+    explicitly. Non-finite weights are an error naming the element; all-zero
+    groups get scale 0 (or absmax 0) and dequantize to exact zeros.
+
+    The module gets `hfq.quantization`, a dictionary of the settings, and
+    with `report` every quantized linear prints its relative RMS error and
+    time to stderr.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"rtn\"",
+           "rtn | nf4 | fp4 | int8 | hqq">,
+    Option<"bits", "bits", "unsigned", "4", "code width for rtn and hqq (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "elements per group along the axis (0: per channel, -1: per tensor)">,
+    Option<"symmetric", "sym", "bool", "false",
+           "rtn: symmetric codes with the implicit zero 2^(bits-1)">,
+    Option<"mseClip", "mse-clip", "bool", "false",
+           "rtn: search the clipping range that minimises the group's error">,
+    Option<"blockSize", "block-size", "int64_t", "64",
+           "nf4/fp4: elements per absmax block (32..4096)">,
+    Option<"doubleQuant", "double-quant", "bool", "false",
+           "nf4/fp4: quantize absmax to 8 bits (bitsandbytes' compress_statistics)">,
+    Option<"doubleQuantBlock", "double-quant-block", "int64_t", "256",
+           "nf4/fp4: absmax values per second-level block">,
+    Option<"threshold", "threshold", "double", "6.0",
+           "int8: activation magnitude from which an input column is an outlier">,
+    Option<"axis", "axis", "int64_t", "1",
+           "hqq: 1 groups input columns, 0 groups output rows">,
+    Option<"hqqIters", "hqq-iters", "int64_t", "20", "hqq: maximum rounds">,
+    Option<"hqqLpNorm", "hqq-lp-norm", "double", "0.7", "hqq: p of the lp error">,
+    Option<"hqqBeta", "hqq-beta", "double", "10.0", "hqq: initial beta">,
+    Option<"hqqKappa", "hqq-kappa", "double", "1.01", "hqq: beta growth per round">,
+    Option<"hqqRoundZero", "hqq-round-zero", "bool", "false",
+           "hqq: round the initial zero point">,
+    ListOption<"include", "include", "std::string",
+               "regexes of linear names to quantize (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "regexes of linear names to leave in float">,
+    Option<"report", "report", "bool", "false",
+           "print one line per quantized linear to stderr">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::hfq::HFQDialect"];
+}
+
 #endif // HFQ_TRANSFORMS_PASSES_TD

@@ -685,6 +685,149 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
   }
 };
 
+/// y[m, n] + bias[n].
+Value addBias(OpBuilder &b, Location loc, Value y, Value bias) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = b.getMultiDimIdentityMap(2);
+  AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{y.getType()}, ValueRange{bias}, ValueRange{y},
+             ArrayRef<AffineMap>{col, id},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   ValueRange{arith::AddFOp::create(nb, nloc, args[1], args[0])});
+             })
+      .getResult(0);
+}
+
+/// LLM.int8()'s mixed decomposition of x [M, K] times the 8-bit symmetric
+/// per-row weight (codes [N, K] packed, scales [N, 1]); see hfq.linear.
+Value int8MixedLinear(OpBuilder &b, Location loc, Value x, ValueRange parts,
+                      QTensorType wType, AffineEncodingAttr enc,
+                      double threshold) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  int64_t N = wType.getShape()[0];
+  Value codes = unpackCodes(b, loc, parts[0], wType.getShape(), enc.getBits(),
+                            enc.getStorageBits(), enc.getOrder());
+  Value scales = parts[1];
+  const bool outliers = threshold > 0.0;
+  Emitter top{b, loc};
+  Value T = top.floatConst(f32, threshold);
+  OpFoldResult M = tensor::getMixedSize(b, loc, x, 0);
+  OpFoldResult K = tensor::getMixedSize(b, loc, x, 1);
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto map = [&](unsigned dims, ArrayRef<AffineExpr> r) {
+    return AffineMap::get(dims, 0, r, ctx);
+  };
+  using utils::IteratorType;
+  auto filled = [&](ArrayRef<OpFoldResult> sizes, Type t, Value v) {
+    Value e = tensor::EmptyOp::create(b, loc, sizes, t);
+    return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{e})
+        .getResult(0);
+  };
+  auto generic = [&](Value init, ValueRange inputs, ArrayRef<AffineMap> maps,
+                     ArrayRef<IteratorType> iterators,
+                     function_ref<Value(Emitter &, ValueRange)> body) {
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+               maps, iterators,
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Emitter e{nb, nloc};
+                 linalg::YieldOp::create(nb, nloc, body(e, args));
+               })
+        .getResult(0);
+  };
+  Value zeroF = top.floatConst(f32, 0.0);
+  // Column k is an outlier column when max_m |x[m, k]| >= T.
+  Value colMax = generic(filled({K}, f32, zeroF), {x},
+                         {map(2, {m, n}), map(2, {n})},
+                         {IteratorType::reduction, IteratorType::parallel},
+                         [&](Emitter &e, ValueRange a) -> Value {
+                           Value v = math::AbsFOp::create(e.b, e.loc, a[0]);
+                           return arith::MaximumFOp::create(e.b, e.loc, a[1], v);
+                         });
+  auto isOutlier = [&](Emitter &e, Value v) -> Value {
+    if (!outliers)
+      return arith::ConstantOp::create(e.b, e.loc, e.b.getBoolAttr(false));
+    return arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGE, v, T);
+  };
+  // Per-token scale: max |x| over the elements below the threshold.
+  Value rowMax = generic(filled({M}, f32, zeroF), {x},
+                         {map(2, {m, n}), map(2, {m})},
+                         {IteratorType::parallel, IteratorType::reduction},
+                         [&](Emitter &e, ValueRange a) -> Value {
+                           Value v = math::AbsFOp::create(e.b, e.loc, a[0]);
+                           Value keep = arith::SelectOp::create(
+                               e.b, e.loc, isOutlier(e, v),
+                               e.floatConst(f32, 0.0), v);
+                           return arith::MaximumFOp::create(e.b, e.loc, a[1],
+                                                            keep);
+                         });
+  // xq = round(x * (127 / a_t)); 0 in outlier columns and all-zero rows.
+  Value xq = generic(
+      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{M, K}, i32),
+      {x, colMax, rowMax}, {map(2, {m, n}), map(2, {n}), map(2, {m}), map(2, {m, n})},
+      {IteratorType::parallel, IteratorType::parallel},
+      [&](Emitter &e, ValueRange a) -> Value {
+        Value zero = e.floatConst(f32, 0.0);
+        Value rowZero = arith::CmpFOp::create(e.b, e.loc,
+                                              arith::CmpFPredicate::OEQ, a[2], zero);
+        Value safe = arith::SelectOp::create(e.b, e.loc, rowZero,
+                                             e.floatConst(f32, 1.0), a[2]);
+        Value mul = arith::DivFOp::create(e.b, e.loc, e.floatConst(f32, 127.0), safe);
+        Value r = math::RoundEvenOp::create(
+            e.b, e.loc, arith::MulFOp::create(e.b, e.loc, a[0], mul));
+        Value drop = arith::OrIOp::create(e.b, e.loc, rowZero, isOutlier(e, a[1]));
+        Value q = arith::SelectOp::create(e.b, e.loc, drop, zero, r);
+        return arith::FPToSIOp::create(e.b, e.loc, i32, q);
+      });
+  // Exact integer products: sum_k xq[m, k] * (code[n, k] - 128).
+  Value acc = generic(
+      filled({M, b.getIndexAttr(N)}, i32, top.i32(0)), {xq, codes},
+      {map(3, {m, k}), map(3, {n, k}), map(3, {m, n})},
+      {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+      [&](Emitter &e, ValueRange a) -> Value {
+        Value w = arith::SubIOp::create(e.b, e.loc, a[1], e.i32(128));
+        Value p = arith::MulIOp::create(e.b, e.loc, a[0], w);
+        return arith::AddIOp::create(e.b, e.loc, a[2], p);
+      });
+  // Dequantize: acc * (a_t * s_n) / 127.
+  AffineMap scaleMap = map(2, {n, getAffineConstantExpr(0, ctx)});
+  Value y = generic(
+      tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{M, b.getIndexAttr(N)}, f32),
+      {acc, rowMax, scales},
+      {map(2, {m, n}), map(2, {m}), scaleMap, map(2, {m, n})},
+      {IteratorType::parallel, IteratorType::parallel},
+      [&](Emitter &e, ValueRange a) -> Value {
+        Value f = arith::SIToFPOp::create(e.b, e.loc, f32, a[0]);
+        Value st = arith::MulFOp::create(e.b, e.loc, a[1], a[2]);
+        Value v = arith::MulFOp::create(e.b, e.loc, f, st);
+        return arith::DivFOp::create(e.b, e.loc, v, e.floatConst(f32, 127.0));
+      });
+  if (!outliers)
+    return y;
+  // Outlier columns in float against the dequantized weight.
+  return generic(
+      y, {x, colMax, codes, scales},
+      {map(3, {m, k}), map(3, {k}), map(3, {n, k}),
+       map(3, {n, getAffineConstantExpr(0, ctx)}), map(3, {m, n})},
+      {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+      [&](Emitter &e, ValueRange a) -> Value {
+        Value w = arith::SIToFPOp::create(
+            e.b, e.loc, f32, arith::SubIOp::create(e.b, e.loc, a[2], e.i32(128)));
+        Value wd = arith::MulFOp::create(e.b, e.loc, w, a[3]);
+        Value xo = arith::SelectOp::create(e.b, e.loc, isOutlier(e, a[1]), a[0],
+                                           e.floatConst(f32, 0.0));
+        return arith::AddFOp::create(e.b, e.loc, a[4],
+                                     arith::MulFOp::create(e.b, e.loc, xo, wd));
+      });
+}
+
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -692,6 +835,18 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
+    if (FloatAttr threshold = op.getOutlierThresholdAttr()) {
+      // The verifier guarantees a rank-2 f32 input and an int8 weight.
+      auto qtype = cast<QTensorType>(op.getWeight().getType());
+      Value y = int8MixedLinear(b, loc, adaptor.getInput().front(),
+                                adaptor.getWeight(), qtype,
+                                cast<AffineEncodingAttr>(qtype.getEncoding()),
+                                threshold.getValueAsDouble());
+      if (op.getBias())
+        y = addBias(b, loc, y, adaptor.getBias().front());
+      rewriter.replaceOp(op, y);
+      return success();
+    }
     Value weight;
     if (auto qtype = dyn_cast<QTensorType>(op.getWeight().getType()))
       weight = dequantize(b, loc, qtype, adaptor.getWeight());
@@ -742,22 +897,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                         ValueRange{arith::AddFOp::create(nb, nloc, args[2], p)});
                   })
                   .getResult(0);
-    if (op.getBias()) {
-      Value bias = adaptor.getBias().front();
-      AffineMap id = b.getMultiDimIdentityMap(2);
-      AffineMap col = AffineMap::get(2, 0, {n}, ctx);
-      y = linalg::GenericOp::create(
-              b, loc, TypeRange{y.getType()}, ValueRange{bias}, ValueRange{y},
-              ArrayRef<AffineMap>{col, id},
-              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                            utils::IteratorType::parallel},
-              [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                linalg::YieldOp::create(
-                    nb, nloc,
-                    ValueRange{arith::AddFOp::create(nb, nloc, args[1], args[0])});
-              })
-              .getResult(0);
-    }
+    if (op.getBias())
+      y = addBias(b, loc, y, adaptor.getBias().front());
 
     // Back to the result's shape.
     if (rank != 2) {

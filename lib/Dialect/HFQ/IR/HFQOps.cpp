@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::hfq;
 
@@ -120,6 +122,27 @@ LogicalResult LinearOp::verify() {
       return emitOpError() << "bias must be "
                            << RankedTensorType::get({out}, elem) << ", got "
                            << biasType;
+  }
+  if (FloatAttr thresholdAttr = getOutlierThresholdAttr()) {
+    double threshold = thresholdAttr.getValueAsDouble();
+    if (!(threshold >= 0.0) || !std::isfinite(threshold))
+      return emitOpError() << "outlier_threshold must be finite and >= 0, got "
+                           << threshold;
+    auto q = dyn_cast<QTensorType>(getWeight().getType());
+    auto enc = q ? dyn_cast<AffineEncodingAttr>(q.getEncoding())
+                 : AffineEncodingAttr();
+    if (!enc || enc.getBits() != 8 ||
+        enc.getGranularity() != Granularity::channel || enc.getAxis() != 1 ||
+        enc.getZeroPoint() != ZeroPoint::symmetric || enc.getActOrder())
+      return emitOpError() << "outlier_threshold (LLM.int8) needs an 8-bit "
+                              "symmetric per-output-channel affine weight "
+                              "(bits = 8, granularity = channel, axis = 1, "
+                              "zero_point = symmetric), got "
+                           << getWeight().getType();
+    if (inputType.getRank() != 2)
+      return emitOpError() << "outlier_threshold needs a [tokens, in] input, "
+                              "got rank "
+                           << inputType.getRank();
   }
   return success();
 }

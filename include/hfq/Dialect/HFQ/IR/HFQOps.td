@@ -113,13 +113,27 @@ def HFQ_LinearOp : HFQ_Op<"linear", [Pure]> {
     lowering) or consumed directly by fused kernels. The optional `bias` is
     `[out]`. All float types must agree.
 
+    With `outlier_threshold = T` the linear is LLM.int8()'s mixed-precision
+    matrix multiplication (Dettmers et al. 2022, as bitsandbytes computes it).
+    The weight must be 8-bit, symmetric, per output channel (`w = (q - 128) s`
+    with `s = absmax / 127`) and the input `[tokens, in]`:
+    - outlier columns: input features `k` where any token has `|x| >= T`;
+    - each token's activation scale `a_t = max |x_tk|` over the elements with
+      `|x| < T`; codes `xq = round(x 127 / a_t)` (0 in outlier columns and for
+      a token with `a_t = 0`);
+    - `y = (sum_k xq wq) a_t s / 127 + sum_{k outlier} x_tk (wq s) + b`, the
+      first sum in exact integer arithmetic, the second in float.
+    `T = 0` disables the outlier path (pure int8 × int8).
+
     ```mlir
     %y = hfq.linear %x, %w, %b : tensor<7x288xf32>, !hfq.qtensor<768x288xf32, #enc>,
         tensor<768xf32> -> tensor<7x768xf32>
+    %z = hfq.linear %x, %w8 {outlier_threshold = 6.0 : f64} : ...
     ```
   }];
   let arguments = (ins HFQ_FloatTensor:$input, HFQ_Weight:$weight,
-                       Optional<HFQ_FloatTensor>:$bias);
+                       Optional<HFQ_FloatTensor>:$bias,
+                       OptionalAttr<F64Attr>:$outlier_threshold);
   let results = (outs HFQ_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)

@@ -1,0 +1,63 @@
+// RUN: hfq-opt %s --hfq-quantize-linears='method=rtn bits=4 group-size=4' --split-input-file | FileCheck %s --check-prefix=RTN
+// RUN: hfq-opt %s --hfq-quantize-linears='method=rtn bits=3 sym=true' --split-input-file | FileCheck %s --check-prefix=SYM
+// RUN: hfq-opt %s --hfq-quantize-linears='method=nf4 block-size=32' --split-input-file | FileCheck %s --check-prefix=NF4
+// RUN: hfq-opt %s --hfq-quantize-linears='method=fp4 block-size=32 double-quant=true' --split-input-file | FileCheck %s --check-prefix=FP4DQ
+// RUN: hfq-opt %s --hfq-quantize-linears='method=int8' --split-input-file | FileCheck %s --check-prefix=INT8
+// RUN: hfq-opt %s --hfq-quantize-linears='method=hqq bits=2 group-size=4' --split-input-file | FileCheck %s --check-prefix=HQQ
+// RUN: hfq-opt %s --hfq-quantize-linears='method=hqq bits=3 group-size=2 axis=0' --split-input-file | FileCheck %s --check-prefix=HQQ0
+// RUN: hfq-opt %s --hfq-quantize-linears='method=rtn include=lm_head exclude=up_proj' --split-input-file | FileCheck %s --check-prefix=SELECT
+// RUN: hfq-opt %s --hfq-quantize-linears='method=rtn bits=4 report=true' --split-input-file -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+
+// Small inline weights; row 1 is all zeros (zero scale / absmax 0 must
+// dequantize to exact zeros). Known answers worked out from the documented
+// rules: row 0 of group 0 is [1, -2, 0.5, 0.25]: lo -2, hi 1, s = 3/15 = 0.2,
+// z = round(2 / 0.2) = 10, codes round(w / 0.2) + 10 = [15, 0, 12, 11] ->
+// packed little-end first: 15 | 0 << 4 = 15, 12 | 11 << 4 = 188 (-68).
+
+// RTN: module attributes {hfq.quantization = {bits = 4 : i64, group_size = 4 : i64, method = "rtn", mse_clip = false, sym = false}}
+// RTN-LABEL: func.func @f
+// RTN-DAG: arith.constant dense<{{\[}}[15, -68, -16, -109], [119, 119, 119, 119]]> : tensor<2x4xi8>
+// RTN-DAG: arith.constant dense<{{\[}}[2.000000e-01, 2.500000e-01], [0.13333334, 0.13333334]]> : tensor<2x2xf32>
+// RTN-DAG: arith.constant dense<{{\[}}[10, 3], [7, 7]]> : tensor<2x2xi32>
+// RTN: hfq.assemble {{.*}} -> !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>>
+// RTN: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, !hfq.qtensor
+// RTN-NOT: tensor<2x8xf32> = arith.constant
+// RTN: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<3x8xf32>
+
+// SYM: tensor<2x3xi8>
+// SYM: dense<{{\[}}[0.857142865], [0.285714298]]> : tensor<2x1xf32>
+// SYM: #hfq.affine<bits = 3, granularity = channel, zero_point = symmetric>
+
+// NF4: dense<3.000000e+00> : tensor<1xf32>
+// NF4: #hfq.codebook<kind = nf4, block_size = 32>
+
+// FP4DQ: tensor<1xi8>
+// FP4DQ: tensor<1xf32>
+// FP4DQ: tensor<1xf32>
+// FP4DQ: #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>
+
+// absmax 3: scale 3/127; zero row scale 0.
+// INT8: dense<{{\[}}[0.0236220472], [0.000000e+00]]> : tensor<2x1xf32>
+// INT8: hfq.linear {{.*}} {outlier_threshold = 6.000000e+00 : f64} : tensor<2x8xf32>, !hfq.qtensor<2x8xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>>
+
+// HQQ: hfq.quantization = {axis = 1 : i64, beta = 1.000000e+01 : f64, bits = 2 : i64, group_size = 4 : i64, iters = 20 : i64, kappa = 1.010000e+00 : f64, lp_norm = 0.69999999999999996 : f64, method = "hqq", round_zero = false}
+// HQQ: tensor<2x2xf32>
+// HQQ: #hfq.affine<bits = 2, granularity = group, group_size = 4, zero_point = float>
+
+// HQQ0: tensor<1x8xf32>
+// HQQ0: #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 2, zero_point = float>
+
+// lm_head is quantized only because it is included by name; up_proj is excluded.
+// SELECT: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<2x8xf32>
+// SELECT: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, !hfq.qtensor<3x8xf32
+
+// REPORT: quantized model.layers.0.mlp.up_proj [2x8] rtn: rel_rmse
+// REPORT-NOT: lm_head
+
+func.func @f(%x: tensor<2x8xf32>) -> (tensor<2x2xf32>, tensor<2x3xf32>) {
+  %w = arith.constant dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.0, 1.5], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32> loc("model.layers.0.mlp.up_proj")
+  %h = arith.constant dense<0.5> : tensor<3x8xf32>
+  %z = hfq.linear %x, %h : tensor<2x8xf32>, tensor<3x8xf32> -> tensor<2x3xf32> loc("lm_head")
+  return %y, %z : tensor<2x2xf32>, tensor<2x3xf32>
+}
