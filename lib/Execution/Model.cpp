@@ -174,8 +174,12 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
     auto context = (*module)->getAttrOfType<IntegerAttr>("hfq.max_context");
     impl->maxContext = context ? context.getInt() : 0;
   } else {
+    auto quantized = readQuantizedLinears(*impl->context, modelDir);
+    if (!quantized)
+      return quantized.takeError();
     ImportOptions importOptions;
     importOptions.maxContext = options.maxContext;
+    importOptions.quantized = &*quantized;
     auto imported = importLlama(*impl->context, impl->config,
                                 impl->checkpoint, importOptions);
     if (!imported)

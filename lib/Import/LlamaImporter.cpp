@@ -10,6 +10,7 @@
 
 #include "hfq/Import/LlamaImporter.h"
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "mlir/IR/Diagnostics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -23,6 +24,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -38,8 +40,9 @@ class LlamaBuilder {
 public:
   LlamaBuilder(MLIRContext &ctx, const io::ModelConfig &cfg,
                const io::Checkpoint &ckpt, int64_t maxContext,
-               std::string checkpointDir)
-      : ctx(ctx), cfg(cfg), ckpt(ckpt), b(&ctx), loc(UnknownLoc::get(&ctx)),
+               std::string checkpointDir, const QuantizedLinears &quantized)
+      : ctx(ctx), cfg(cfg), ckpt(ckpt), quantized(quantized), b(&ctx),
+        loc(UnknownLoc::get(&ctx)),
         f32(b.getF32Type()), S(maxContext),
         checkpointDir(std::move(checkpointDir)),
         cacheType(RankedTensorType::get(
@@ -74,6 +77,54 @@ private:
       return llvm::createStringError("tensor '" + name + "' has dtype " +
                                      io::dtypeName(t) +
                                      "; hfq imports F32, F16 and BF16 weights");
+    return llvm::Error::success();
+  }
+
+  /// The parts of quantized linear `module` ([out, in] = shape) must be in
+  /// the checkpoint with the shapes and element types its encoding implies.
+  llvm::Error expectQuantized(const std::string &module,
+                              ArrayRef<int64_t> shape,
+                              const QuantizedLinear &q) {
+    std::string message;
+    auto emit = [&]() {
+      return emitError(loc) << "";
+    };
+    {
+      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+        message += d.str();
+        return success();
+      });
+      if (failed(q.encoding.verifyForShape(emit, shape, cast<FloatType>(f32))))
+        return llvm::createStringError(
+            "quantized linear '" + module + "': " + message);
+    }
+    auto types = q.encoding.getPartTypes(shape, cast<FloatType>(f32));
+    auto names = q.encoding.getPartNames();
+    for (auto [type, part] : llvm::zip(types, names)) {
+      std::string name = module + ".weight." + part.str();
+      const io::Checkpoint::Entry *e = ckpt.find(name);
+      if (!e)
+        return llvm::createStringError("checkpoint lacks '" + name +
+                                       "', a part of quantized linear '" +
+                                       module + "'");
+      io::DType t = e->info->dtype;
+      Type elem = type.getElementType();
+      bool dtypeOk = elem.isF32()          ? t == io::DType::F32
+                     : elem.isInteger(32) ? t == io::DType::I32
+                                          : (t == io::DType::U8 ||
+                                             t == io::DType::I8);
+      if (e->info->shape != std::vector<int64_t>(type.getShape().begin(),
+                                                 type.getShape().end()) ||
+          !dtypeOk) {
+        std::string want;
+        llvm::raw_string_ostream os(want);
+        os << type;
+        return llvm::createStringError("tensor '" + name + "' (" +
+                                       io::dtypeName(t).str() +
+                                       ") does not match its encoding, which "
+                                       "needs " + want);
+      }
+    }
     return llvm::Error::success();
   }
 
@@ -128,18 +179,41 @@ private:
                    });
   }
 
+  /// The LM head's module name: the embedding when tied.
+  std::string headName() const {
+    return cfg.tieWordEmbeddings && !ckpt.find("lm_head.weight")
+               ? "model.embed_tokens"
+               : "lm_head";
+  }
+
+  /// The quantized weight of `module`: its parts, assembled.
+  Value quantizedWeight(const std::string &module, ArrayRef<int64_t> shape,
+                        const QuantizedLinear &q) {
+    SmallVector<Value> parts;
+    for (auto [type, part] : llvm::zip(q.encoding.getPartTypes(shape, cast<FloatType>(f32)),
+                                       q.encoding.getPartNames())) {
+      std::string name = module + ".weight." + part.str();
+      parts.push_back(WeightOp::create(b, NameLoc::get(b.getStringAttr(name)),
+                                       type, b.getStringAttr(name)));
+    }
+    auto type = QTensorType::get(&ctx, shape, cast<FloatType>(f32), q.encoding);
+    return AssembleOp::create(b, loc, type, parts);
+  }
+
   /// x [T, in] -> [T, out] through the projection `module` (HF name).
   Value linear(Value x, const std::string &module, bool bias) {
-    Value w = weight(module + ".weight");
-    int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
+    auto q = quantized.find(module);
+    const std::vector<int64_t> &shape = linearShapes.at(module);
+    Value w = q != quantized.end() ? quantizedWeight(module, shape, q->second)
+                                   : weight(module + ".weight");
+    FloatAttr threshold;
+    if (q != quantized.end() && q->second.outlierThreshold)
+      threshold = b.getF64FloatAttr(*q->second.outlierThreshold);
     auto resultType =
-        RankedTensorType::get({ShapedType::kDynamic, out}, f32);
+        RankedTensorType::get({ShapedType::kDynamic, shape[0]}, f32);
     Location nameLoc = NameLoc::get(b.getStringAttr(module));
-    if (bias)
-      return LinearOp::create(b, nameLoc, resultType, x, w,
-                              weight(module + ".bias"), FloatAttr());
-    return LinearOp::create(b, nameLoc, resultType, x, w, Value(),
-                            FloatAttr());
+    Value b0 = bias ? weight(module + ".bias") : Value();
+    return LinearOp::create(b, nameLoc, resultType, x, w, b0, threshold);
   }
 
   Value add(Value x, Value y) {
@@ -246,6 +320,9 @@ private:
   MLIRContext &ctx;
   const io::ModelConfig &cfg;
   const io::Checkpoint &ckpt;
+  const QuantizedLinears &quantized;
+  /// [out, in] of every linear, by HF module name.
+  std::map<std::string, std::vector<int64_t>, std::less<>> linearShapes;
   OpBuilder b;
   Location loc;
   Type f32;
@@ -439,10 +516,7 @@ func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
     h = add(h, m);
   }
   h = rmsNorm(h, "model.norm.weight");
-  std::string head = cfg.tieWordEmbeddings && !ckpt.find("lm_head.weight")
-                         ? "model.embed_tokens"
-                         : "lm_head";
-  Value logits = linear(h, head, false);
+  Value logits = linear(h, headName(), false);
   func::ReturnOp::create(b, loc, ValueRange{logits, kCache, vCache});
   return fn;
 }
@@ -480,9 +554,31 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
     if (cfg.mlpBias)
       expected.push_back({p + "mlp.down_proj.bias", {H}});
   }
-  for (const auto &[name, shape] : expected)
+  // Linears: their weights are float tensors or quantized parts.
+  linearShapes[headName()] = {cfg.vocabSize, H};
+  for (const auto &[name, shape] : expected) {
+    llvm::StringRef module(name);
+    if (module.consume_back(".weight") && shape.size() == 2 &&
+        module != "model.embed_tokens")
+      linearShapes[module.str()] = shape;
+  }
+  for (const auto &[name, q] : quantized) {
+    auto it = linearShapes.find(name);
+    if (it == linearShapes.end())
+      return llvm::createStringError("quantization_config names '" + name +
+                                     "', which is not a linear of this " +
+                                     cfg.modelType + " model");
+    if (llvm::Error e = expectQuantized(name, it->second, q))
+      return std::move(e);
+  }
+  for (const auto &[name, shape] : expected) {
+    llvm::StringRef module(name);
+    if (module.consume_back(".weight") && quantized.count(module.str()) &&
+        module != "model.embed_tokens")
+      continue;
     if (llvm::Error e = expectTensor(name, shape))
       return std::move(e);
+  }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr("hfq.model_type", b.getStringAttr(cfg.modelType));
@@ -548,7 +644,9 @@ mlir::hfq::importLlama(MLIRContext &ctx, const io::ModelConfig &config,
   ctx.loadDialect<HFQDialect, arith::ArithDialect, func::FuncDialect,
                   linalg::LinalgDialect, math::MathDialect,
                   tensor::TensorDialect>();
+  static const QuantizedLinears none;
   LlamaBuilder builder(ctx, config, checkpoint, maxContext,
-                       options.checkpointDir);
+                       options.checkpointDir,
+                       options.quantized ? *options.quantized : none);
   return builder.build();
 }

@@ -10,6 +10,8 @@
 //   kl          KL divergence and top-1 agreement against a reference
 //   calibrate   per-linear input statistics for calibration-based methods
 //   logits      one forward pass's logits, for comparisons with other tools
+//   quantize    calibration-free quantization (rtn, nf4, fp4, int8, hqq)
+//               into a quantized model directory
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -19,8 +21,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibrate.h"
+#include "Errors.h"
 #include "Evaluate.h"
 #include "QuantError.h"
+#include "Quantize.h"
 
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/Tokenizer.h"
@@ -37,6 +41,7 @@
 #include <chrono>
 #include <cstring>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "llvm/Support/CommandLine.h"
@@ -187,12 +192,85 @@ cl::opt<bool> qeDoubleQuant("double-quant",
 cl::opt<std::string> qeMatch("match",
                              cl::desc("only tensors whose name contains this"),
                              cl::init(""), cl::sub(quantErrorCmd), cl::cat(hfqCategory));
+cl::SubCommand quantizeCmd("quantize",
+                           "Quantize the linears of a model (no calibration "
+                           "data) into a quantized model directory");
+cl::opt<std::string> qModel(cl::Positional, cl::Required,
+                            cl::desc("<model dir>"), cl::sub(quantizeCmd),
+                            cl::cat(hfqCategory));
+cl::opt<std::string> qOutput("o", cl::Required,
+                             cl::desc("output directory (must not exist)"),
+                             cl::value_desc("dir"), cl::sub(quantizeCmd),
+                             cl::cat(hfqCategory));
+cl::opt<std::string> qMethod("method", cl::desc("rtn | nf4 | fp4 | int8 | hqq"),
+                             cl::init("rtn"), cl::sub(quantizeCmd),
+                             cl::cat(hfqCategory));
+cl::opt<unsigned> qBits("bits", cl::desc("rtn/hqq code width (2-8)"),
+                        cl::init(4), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
+cl::opt<int64_t> qGroup("group-size",
+                        cl::desc("rtn/hqq: elements per group along the "
+                                 "axis; 0 per channel, -1 per tensor (rtn). "
+                                 "Default: rtn 0, hqq 64"),
+                        cl::init(kUnset), cl::sub(quantizeCmd),
+                        cl::cat(hfqCategory));
+cl::opt<bool> qSym("sym", cl::desc("rtn: symmetric codes (default asym)"),
+                   cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qAsym("asym", cl::desc("rtn: asymmetric codes with zero points"),
+                    cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qMse("mse-clip",
+                   cl::desc("rtn: search the clipping range (GPTQ's grid)"),
+                   cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<int64_t> qBlock("block-size",
+                        cl::desc("nf4/fp4: elements per absmax (32-4096)"),
+                        cl::init(64), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qDouble("double-quant",
+                      cl::desc("nf4/fp4: 8-bit absmax in blocks of 256"),
+                      cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<double> qThreshold("threshold",
+                           cl::desc("int8: outlier threshold (0: none)"),
+                           cl::init(6.0), cl::sub(quantizeCmd),
+                           cl::cat(hfqCategory));
+cl::opt<int64_t> qAxis("axis", cl::desc("hqq: 1 groups inputs, 0 outputs"),
+                       cl::init(1), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::list<std::string> qInclude("include",
+                               cl::desc("regex of linear names to quantize "
+                                        "(repeatable; default all but "
+                                        "embeddings and lm_head)"),
+                               cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::list<std::string> qExclude("exclude",
+                               cl::desc("regex of linear names to keep in "
+                                        "float (repeatable)"),
+                               cl::sub(quantizeCmd), cl::cat(hfqCategory));
+
 cl::opt<bool> quiet("quiet", cl::desc("no progress output on stderr"),
                     cl::sub(cl::SubCommand::getAll()), cl::cat(hfqCategory));
 
 int reportError(Error error) {
   WithColor::error(errs(), "hfq") << toString(std::move(error)) << "\n";
   return 1;
+}
+
+int runQuantizeCmd() {
+  if (qSym && qAsym)
+    return reportError(fail("--sym and --asym are exclusive"));
+  QuantizeLinearsOptions o;
+  o.method = qMethod;
+  o.bits = qBits;
+  o.groupSize = qGroup != kUnset ? int64_t(qGroup)
+                : qMethod == "hqq" ? 64
+                                   : 0;
+  o.symmetric = qSym;
+  o.mseClip = qMse;
+  o.blockSize = qBlock;
+  o.doubleQuant = qDouble;
+  o.threshold = qThreshold;
+  o.axis = qAxis;
+  o.include.assign(qInclude.begin(), qInclude.end());
+  o.exclude.assign(qExclude.begin(), qExclude.end());
+  if (Error e = runQuantize(qModel, qOutput, o, quiet, errs()))
+    return reportError(std::move(e));
+  return 0;
 }
 
 int runInspect() {
@@ -272,8 +350,12 @@ int runImport() {
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
   mlir::MLIRContext ctx(registry);
+  auto quantized = readQuantizedLinears(ctx, importModel);
+  if (!quantized)
+    return reportError(quantized.takeError());
   ImportOptions options;
   options.maxContext = maxContext;
+  options.quantized = &*quantized;
   SmallString<256> absolute(importModel);
   sys::fs::make_absolute(absolute);
   options.checkpointDir = absolute.str().str();
@@ -442,10 +524,15 @@ int main(int argc, char **argv) {
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
       "  hfq calibrate MODEL --text FILE [--samples N --seq-len L] -o "
       "stats.safetensors\n"
+      "  hfq quantize MODEL -o OUT --method rtn|nf4|fp4|int8|hqq [--bits B "
+      "--group-size G --sym|--asym --mse-clip --block-size N --double-quant "
+      "--threshold T --axis A --include RE --exclude RE]\n"
       "  hfq quant-error MODEL [--method rtn|nf4|fp4] [--bits B] "
       "[--group-size G] [--sym] [--double-quant]\n");
   if (inspectCmd)
     return runInspect();
+  if (quantizeCmd)
+    return runQuantizeCmd();
   if (quantErrorCmd)
     return runQuantError();
   if (tokenizeCmd)
@@ -478,7 +565,7 @@ int main(int argc, char **argv) {
   if (generateCmd)
     return runGenerate();
   errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
-            "perplexity, kl, calibrate, logits, quant-error); see "
+            "perplexity, kl, calibrate, logits, quantize, quant-error); see "
             "hfq --help\n";
   return 2;
 }

@@ -22,6 +22,7 @@
 
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/ModelConfig.h"
+#include "hfq/Import/QuantizedModel.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -35,6 +36,9 @@ struct ImportOptions {
   /// executors can find the weights, config and tokenizer of an imported
   /// .mlir (hfq import stores the absolute model directory).
   std::string checkpointDir;
+  /// Linears stored quantized (a directory written by `hfq quantize`):
+  /// their weights become hfq.assemble of the parts' hfq.weight references.
+  const QuantizedLinears *quantized = nullptr;
 };
 
 /// Checks every tensor the architecture needs against the checkpoint (name,

@@ -1,0 +1,320 @@
+//===- QuantizedModel.cpp - quantized model directories --------*- C++ -*-===//
+
+#include "hfq/Import/QuantizedModel.h"
+#include "hfq/IO/Safetensors.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/AsmParser/AsmParser.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+using namespace mlir;
+using namespace mlir::hfq;
+using nlohmann::json;
+
+namespace {
+
+llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Expected<json> readJson(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return fail(path + ": " + buffer.getError().message());
+  json doc = json::parse((*buffer)->getBuffer().begin(),
+                         (*buffer)->getBuffer().end(), nullptr,
+                         /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(path + ": not a JSON object");
+  return doc;
+}
+
+/// The bytes of a constant part (dense or dense_resource).
+llvm::Expected<std::vector<uint8_t>> bytesOf(Attribute value) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return fail("a dense_resource part has no data");
+    llvm::ArrayRef<char> data = blob->getData();
+    return std::vector<uint8_t>(data.begin(), data.end());
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense)
+    return fail("a part is neither dense nor dense_resource");
+  llvm::ArrayRef<char> raw = dense.getRawData();
+  std::vector<uint8_t> out(raw.begin(), raw.end());
+  if (dense.isSplat()) {
+    size_t elementBytes = raw.size();
+    out.resize(elementBytes * dense.getNumElements());
+    for (int64_t i = 1; i < dense.getNumElements(); ++i)
+      std::memcpy(out.data() + i * elementBytes, raw.data(), elementBytes);
+  }
+  return out;
+}
+
+std::optional<io::DType> dtypeOf(Type t) {
+  if (t.isF32())
+    return io::DType::F32;
+  if (t.isInteger(8))
+    return io::DType::U8;
+  if (t.isInteger(32))
+    return io::DType::I32;
+  return std::nullopt;
+}
+
+json settingsJson(DictionaryAttr settings) {
+  json out = json::object();
+  if (!settings)
+    return out;
+  for (NamedAttribute a : settings) {
+    std::string key = a.getName().str();
+    Attribute v = a.getValue();
+    if (auto b = dyn_cast<BoolAttr>(v))
+      out[key] = b.getValue();
+    else if (auto i = dyn_cast<IntegerAttr>(v))
+      out[key] = i.getInt();
+    else if (auto f = dyn_cast<FloatAttr>(v))
+      out[key] = f.getValueAsDouble();
+    else if (auto s = dyn_cast<StringAttr>(v))
+      out[key] = s.str();
+  }
+  return out;
+}
+
+} // namespace
+
+llvm::Expected<QuantizedLinears>
+mlir::hfq::readQuantizedLinears(MLIRContext &ctx, llvm::StringRef modelDir) {
+  llvm::SmallString<256> path(modelDir);
+  llvm::sys::path::append(path, "config.json");
+  auto doc = readJson(path);
+  if (!doc)
+    return doc.takeError();
+  QuantizedLinears out;
+  auto qc = doc->find("quantization_config");
+  if (qc == doc->end() || qc->is_null())
+    return out;
+  std::string where = (path + ": quantization_config").str();
+  if (!qc->is_object())
+    return fail(where + " must be an object");
+  auto method = qc->find("quant_method");
+  if (method == qc->end() || !method->is_string() ||
+      method->get<std::string>() != "hfq")
+    return fail(where + ".quant_method is " +
+                (method == qc->end() ? std::string("missing")
+                                     : "'" + method->dump() + "'") +
+                "; hfq runs float checkpoints and its own quantized format "
+                "(quant_method \"hfq\")");
+  auto version = qc->find("format_version");
+  if (version == qc->end() || !version->is_number_integer() ||
+      version->get<int64_t>() != 1)
+    return fail(where + ".format_version must be 1");
+  auto modules = qc->find("modules");
+  if (modules == qc->end() || !modules->is_object())
+    return fail(where + ".modules must be an object");
+  for (auto it = modules->begin(); it != modules->end(); ++it) {
+    std::string entry = where + ".modules[\"" + it.key() + "\"]";
+    if (!it->is_object())
+      return fail(entry + " must be an object");
+    auto enc = it->find("encoding");
+    if (enc == it->end() || !enc->is_string())
+      return fail(entry + ".encoding must be a string");
+    std::string text = enc->get<std::string>();
+    std::string messages;
+    Attribute attr;
+    {
+      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+        messages += d.str();
+        return success();
+      });
+      attr = parseAttribute(text, &ctx);
+    }
+    auto encoding = dyn_cast_or_null<EncodingAttrInterface>(attr);
+    if (!encoding)
+      return fail(entry + ".encoding '" + text + "' is not an hfq encoding" +
+                  (messages.empty() ? "" : ": " + messages));
+    QuantizedLinear q{encoding, std::nullopt};
+    auto threshold = it->find("outlier_threshold");
+    if (threshold != it->end() && !threshold->is_null()) {
+      if (!threshold->is_number() || !(threshold->get<double>() >= 0))
+        return fail(entry + ".outlier_threshold must be a number >= 0");
+      q.outlierThreshold = threshold->get<double>();
+    }
+    out.emplace(it.key(), q);
+  }
+  return out;
+}
+
+llvm::Expected<QuantizedModelSummary>
+mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
+                               const io::Checkpoint &source,
+                               llvm::StringRef outDir) {
+  namespace fs = llvm::sys::fs;
+  if (fs::exists(outDir)) {
+    std::error_code ec;
+    fs::directory_iterator it(outDir, ec);
+    if (ec || it != fs::directory_iterator())
+      return fail(outDir + " exists and is not an empty directory");
+  }
+
+  QuantizedModelSummary summary;
+  std::vector<io::TensorToWrite> tensors;
+  json modules = json::object();
+  std::set<std::string> written;
+  auto add = [&](io::TensorToWrite t) -> llvm::Error {
+    if (!written.insert(t.name).second)
+      return llvm::Error::success();
+    tensors.push_back(std::move(t));
+    return llvm::Error::success();
+  };
+
+  // Quantized linears.
+  llvm::Error error = llvm::Error::success();
+  module.walk([&](LinearOp op) -> WalkResult {
+    auto qtype = dyn_cast<QTensorType>(op.getWeight().getType());
+    if (!qtype)
+      return WalkResult::advance();
+    auto name = dyn_cast<NameLoc>(op.getLoc());
+    auto assemble = op.getWeight().getDefiningOp<AssembleOp>();
+    if (!name || !assemble) {
+      error = fail("a quantized linear must carry its HF name (NameLoc) and "
+                   "take its weight from hfq.assemble");
+      return WalkResult::interrupt();
+    }
+    std::string module = name.getName().str();
+    auto encoding = qtype.getEncoding();
+    auto partNames = encoding.getPartNames();
+    int64_t numel = qtype.getNumElements();
+    if (modules.contains(module))
+      return WalkResult::advance(); // a weight shared by several linears
+    uint64_t bytes = 0;
+    for (auto [value, partName] : llvm::zip(assemble.getParts(), partNames)) {
+      auto constant = value.getDefiningOp<arith::ConstantOp>();
+      auto type = cast<RankedTensorType>(value.getType());
+      std::optional<io::DType> dtype = dtypeOf(type.getElementType());
+      if (!constant || !dtype) {
+        error = fail(module + ": part '" + partName +
+                     "' must be a constant of i8, i32 or f32");
+        return WalkResult::interrupt();
+      }
+      auto data = bytesOf(constant.getValue());
+      if (!data) {
+        error = data.takeError();
+        return WalkResult::interrupt();
+      }
+      bytes += data->size();
+      io::TensorToWrite t{module + ".weight." + partName.str(), *dtype,
+                          std::vector<int64_t>(type.getShape().begin(),
+                                               type.getShape().end()),
+                          std::move(*data)};
+      if (llvm::Error e = add(std::move(t))) {
+        error = std::move(e);
+        return WalkResult::interrupt();
+      }
+    }
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    Attribute(encoding).print(os);
+    json entry = {{"encoding", text}};
+    if (FloatAttr t = op.getOutlierThresholdAttr())
+      entry["outlier_threshold"] = t.getValueAsDouble();
+    modules[module] = entry;
+    summary.linears += 1;
+    summary.quantizedWeights += numel;
+    summary.quantizedBytes += bytes;
+    return WalkResult::advance();
+  });
+  if (error)
+    return std::move(error);
+
+  // Float tensors the model still reads.
+  std::set<std::string> floatNames;
+  module.walk([&](WeightOp op) { floatNames.insert(op.getName().str()); });
+  for (const std::string &name : floatNames) {
+    const io::Checkpoint::Entry *e = source.find(name);
+    if (!e)
+      return fail("no checkpoint tensor '" + name + "' in " + sourceDir);
+    llvm::ArrayRef<uint8_t> data = e->file->bytes(*e->info);
+    if (llvm::Error err = add({name, e->info->dtype, e->info->shape,
+                               std::vector<uint8_t>(data.begin(), data.end())}))
+      return std::move(err);
+  }
+
+  // config.json with the quantization section.
+  llvm::SmallString<256> configPath(sourceDir);
+  llvm::sys::path::append(configPath, "config.json");
+  auto config = readJson(configPath);
+  if (!config)
+    return config.takeError();
+  json qc = settingsJson(module->getAttrOfType<DictionaryAttr>("hfq.quantization"));
+  qc["quant_method"] = "hfq";
+  qc["format_version"] = 1;
+  qc["modules"] = modules;
+  (*config)["quantization_config"] = qc;
+
+  // Build everything in a sibling temporary directory, then rename.
+  llvm::SmallString<256> tmp(outDir);
+  while (tmp.size() > 1 && llvm::sys::path::is_separator(tmp.back()))
+    tmp.pop_back();
+  tmp += llvm::formatv(".tmp-{0}", llvm::sys::Process::getProcessId()).str();
+  fs::remove_directories(tmp);
+  if (std::error_code ec = fs::create_directories(tmp))
+    return fail(tmp + ": " + ec.message());
+  auto cleanup = [&](llvm::Error e) -> llvm::Error {
+    fs::remove_directories(tmp);
+    return e;
+  };
+  auto pathIn = [&](llvm::StringRef dir, llvm::StringRef file) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, file);
+    return std::string(p);
+  };
+  if (llvm::Error e = io::writeSafetensors(
+          pathIn(tmp, "model.safetensors"), std::move(tensors),
+          {{"format", "pt"}, {"hfq.format_version", "1"}}))
+    return cleanup(std::move(e));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(pathIn(tmp, "config.json"), ec);
+    if (ec)
+      return cleanup(fail("config.json: " + ec.message()));
+    os << config->dump(2) << "\n";
+    if (os.has_error())
+      return cleanup(fail("config.json: write failed"));
+  }
+  // Tokenizer and generation files, unchanged.
+  std::error_code ec;
+  for (fs::directory_iterator it(sourceDir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    llvm::StringRef file = llvm::sys::path::filename(it->path());
+    if (it->type() != fs::file_type::regular_file || file == "config.json" ||
+        file.ends_with(".safetensors") ||
+        file.ends_with(".safetensors.index.json"))
+      continue;
+    if (std::error_code cec = fs::copy_file(it->path(), pathIn(tmp, file)))
+      return cleanup(fail(it->path() + ": " + cec.message()));
+  }
+  if (ec)
+    return cleanup(fail(sourceDir + ": " + ec.message()));
+  uint64_t size = 0;
+  fs::file_size(pathIn(tmp, "model.safetensors"), size);
+  summary.fileBytes = size;
+  if (fs::exists(outDir))
+    fs::remove(outDir); // empty, checked above
+  if (std::error_code rec = fs::rename(tmp, outDir))
+    return cleanup(fail(outDir + ": " + rec.message()));
+  return summary;
+}

@@ -1,0 +1,92 @@
+//===- Quantize.cpp - `hfq quantize` ----------------------------*- C++ -*-===//
+
+#include "Quantize.h"
+#include "Errors.h"
+
+#include "hfq/IO/Checkpoint.h"
+#include "hfq/IO/ModelConfig.h"
+#include "hfq/Import/LlamaImporter.h"
+#include "hfq/Import/QuantizedModel.h"
+#include "hfq/Pipelines/Pipelines.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::hfq;
+
+llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
+                                   llvm::StringRef outDir,
+                                   const QuantizeLinearsOptions &options,
+                                   bool quiet, llvm::raw_ostream &os) {
+  auto start = std::chrono::steady_clock::now();
+  auto config = io::ModelConfig::load(modelDir);
+  if (!config)
+    return config.takeError();
+  auto ckpt = io::Checkpoint::open(modelDir);
+  if (!ckpt)
+    return ckpt.takeError();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  auto already = readQuantizedLinears(ctx, modelDir);
+  if (!already)
+    return already.takeError();
+  if (!already->empty())
+    return fail(modelDir + " is already quantized; quantize its float source");
+
+  ImportOptions importOptions;
+  llvm::SmallString<256> absolute(modelDir);
+  llvm::sys::fs::make_absolute(absolute);
+  importOptions.checkpointDir = absolute.str().str();
+  auto module = importLlama(ctx, *config, *ckpt, importOptions);
+  if (!module)
+    return module.takeError();
+
+  std::string messages;
+  {
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      messages += d.str() + "\n";
+      return success();
+    });
+    QuantizeLinearsOptions passOptions = options;
+    passOptions.report = !quiet;
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    pm.addPass(createQuantizeLinears(passOptions));
+    if (failed(pm.run(**module)))
+      return fail("quantization failed: " + messages);
+  }
+  if (!messages.empty())
+    os << messages; // warnings (linears left in float)
+  double quantizeSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+
+  auto summary = writeQuantizedModel(**module, modelDir, *ckpt, outDir);
+  if (!summary)
+    return summary.takeError();
+  if (summary->linears == 0)
+    os << "hfq quantize: warning: no linear matched; the output is the float "
+          "model\n";
+  double totalSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!quiet)
+    os << llvm::formatv(
+        "hfq quantize: {0} linears ({1} weights) with {2}: {3:F3} bits per "
+        "weight including scales/zeros; {4} -> {5} ({6} bytes) in {7:F2} s "
+        "({8:F2} s quantizing)\n",
+        summary->linears, summary->quantizedWeights,
+        std::string(options.method),
+        summary->quantizedWeights
+            ? 8.0 * double(summary->quantizedBytes) /
+                  double(summary->quantizedWeights)
+            : 0.0,
+        modelDir, outDir, summary->fileBytes, totalSeconds, quantizeSeconds);
+  return llvm::Error::success();
+}

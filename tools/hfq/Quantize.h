@@ -1,0 +1,24 @@
+//===- Quantize.h - `hfq quantize` ------------------------------*- C++ -*-===//
+//
+// Imports a float model, runs hfq-quantize-linears over it and writes the
+// quantized model directory (hfq/Import/QuantizedModel.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_TOOLS_HFQ_QUANTIZE_H
+#define HFQ_TOOLS_HFQ_QUANTIZE_H
+
+#include "hfq/Transforms/Passes.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::hfq {
+
+llvm::Error runQuantize(llvm::StringRef modelDir, llvm::StringRef outDir,
+                        const QuantizeLinearsOptions &options, bool quiet,
+                        llvm::raw_ostream &os);
+
+} // namespace mlir::hfq
+
+#endif // HFQ_TOOLS_HFQ_QUANTIZE_H
