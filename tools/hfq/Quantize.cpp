@@ -51,7 +51,11 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
   std::string messages;
   {
     ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-      messages += d.str() + "\n";
+      if (!messages.empty())
+        messages += "\n";
+      if (auto name = dyn_cast<NameLoc>(d.getLocation()))
+        messages += name.getName().str() + ": ";
+      messages += d.str();
       return success();
     });
     QuantizeLinearsOptions passOptions = options;
@@ -62,7 +66,7 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
       return fail("quantization failed: " + messages);
   }
   if (!messages.empty())
-    os << messages; // warnings (linears left in float)
+    os << "hfq quantize: warning: " << messages << "\n"; // linears left in float
   double quantizeSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
