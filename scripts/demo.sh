@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's main job, on the bundled stories15M model: installs what is
 # missing, builds, then tokenizes, imports and runs the model through hfq's
-# compiler (greedy generation), and quantizes every linear weight through
-# the compiler with three schemes, reporting the error per tensor.
+# compiler (greedy generation), quantizes it with three methods into
+# quantized model directories, runs them and reports perplexity, KL and
+# top-1 agreement against the float model.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
@@ -22,11 +23,18 @@ echo
 echo "== generate (greedy; reference lowering, JIT)"
 "$hfq" generate "$model" --prompt "Once upon a time" --max-tokens 50
 echo
-echo "== RTN int4, groups of 32, asymmetric"
-"$hfq" quant-error "$model" --method rtn --bits 4 --group-size 32 --quiet
+echo "== quantize: RTN int4, groups of 32 (hfq-quantize-linears), then run the quantized directory"
+"$hfq" quantize "$model" -o "$out/rtn4-g32" --method rtn --bits 4 --group-size 32 2>&1 | tail -n 1
+"$hfq" generate "$out/rtn4-g32" --prompt "Once upon a time" --max-tokens 50
+"$hfq" kl "$out/rtn4-g32" --reference "$model" --text "$root/test/Tools/hfq/Inputs/two-stories.txt" --quiet
 echo
-echo "== RTN int8, per output channel, symmetric"
-"$hfq" quant-error "$model" --method rtn --bits 8 --group-size 0 --sym --quiet | tail -n 3
+echo "== quantize: bitsandbytes NF4 with double-quantized absmax"
+"$hfq" quantize "$model" -o "$out/nf4-dq" --method nf4 --double-quant 2>&1 | tail -n 1
+"$hfq" kl "$out/nf4-dq" --reference "$model" --text "$root/test/Tools/hfq/Inputs/two-stories.txt" --quiet
 echo
-echo "== bitsandbytes NF4, blocks of 64, double-quantized absmax"
-"$hfq" quant-error "$model" --method nf4 --group-size 64 --double-quant --quiet | tail -n 2
+echo "== quantize: LLM.int8 (int8 weights, outlier columns in float at run time)"
+"$hfq" quantize "$model" -o "$out/int8" --method int8 2>&1 | tail -n 1
+"$hfq" kl "$out/int8" --reference "$model" --text "$root/test/Tools/hfq/Inputs/two-stories.txt" --quiet
+echo
+echo "== the compiler's own quantizer (hfq.quantize, JIT) cross-checked against the numerics library"
+"$hfq" quant-error "$model" --method rtn --bits 4 --group-size 32 --quiet | tail -n 2

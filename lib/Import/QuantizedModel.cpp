@@ -174,11 +174,9 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   std::vector<io::TensorToWrite> tensors;
   json modules = json::object();
   std::set<std::string> written;
-  auto add = [&](io::TensorToWrite t) -> llvm::Error {
-    if (!written.insert(t.name).second)
-      return llvm::Error::success();
-    tensors.push_back(std::move(t));
-    return llvm::Error::success();
+  auto add = [&](io::TensorToWrite t) {
+    if (written.insert(t.name).second)
+      tensors.push_back(std::move(t));
   };
 
   // Quantized linears.
@@ -216,14 +214,9 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
         return WalkResult::interrupt();
       }
       bytes += data->size();
-      io::TensorToWrite t{module + ".weight." + partName.str(), *dtype,
-                          std::vector<int64_t>(type.getShape().begin(),
-                                               type.getShape().end()),
-                          std::move(*data)};
-      if (llvm::Error e = add(std::move(t))) {
-        error = std::move(e);
-        return WalkResult::interrupt();
-      }
+      add({module + ".weight." + partName.str(), *dtype,
+           std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+           std::move(*data)});
     }
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -248,9 +241,8 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
     if (!e)
       return fail("no checkpoint tensor '" + name + "' in " + sourceDir);
     llvm::ArrayRef<uint8_t> data = e->file->bytes(*e->info);
-    if (llvm::Error err = add({name, e->info->dtype, e->info->shape,
-                               std::vector<uint8_t>(data.begin(), data.end())}))
-      return std::move(err);
+    add({name, e->info->dtype, e->info->shape,
+         std::vector<uint8_t>(data.begin(), data.end())});
   }
 
   // config.json with the quantization section.

@@ -32,7 +32,8 @@ struct Window {
 };
 
 llvm::Expected<std::vector<std::vector<Window>>>
-makeWindows(const LoadedModel &model, llvm::StringRef textPath) {
+makeWindows(const LoadedModel &model, llvm::StringRef textPath,
+            int64_t maxDocs) {
   auto buffer = llvm::MemoryBuffer::getFile(textPath);
   if (!buffer)
     return fail(textPath + ": cannot open: " + buffer.getError().message());
@@ -40,6 +41,8 @@ makeWindows(const LoadedModel &model, llvm::StringRef textPath) {
   (*buffer)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
   const int64_t C = model.config().maxPositionEmbeddings;
   std::vector<std::vector<Window>> docs;
+  if (maxDocs > 0 && int64_t(lines.size()) > maxDocs)
+    lines.resize(maxDocs);
   for (llvm::StringRef line : lines) {
     auto ids = model.tokenizer().encode(line);
     if (!ids)
@@ -101,12 +104,12 @@ private:
 } // namespace
 
 llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
-                                     llvm::StringRef textPath, bool quiet,
-                                     llvm::raw_ostream &os) {
+                                     llvm::StringRef textPath, int64_t maxDocs,
+                                     bool quiet, llvm::raw_ostream &os) {
   auto model = LoadedModel::load(modelPath);
   if (!model)
     return model.takeError();
-  auto docs = makeWindows(**model, textPath);
+  auto docs = makeWindows(**model, textPath, maxDocs);
   if (!docs)
     return docs.takeError();
   const int64_t vocab = (*model)->config().vocabSize;
@@ -133,8 +136,8 @@ llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
 
 llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
                              llvm::StringRef referencePath,
-                             llvm::StringRef textPath, bool quiet,
-                             llvm::raw_ostream &os) {
+                             llvm::StringRef textPath, int64_t maxDocs,
+                             bool quiet, llvm::raw_ostream &os) {
   auto model = LoadedModel::load(modelPath);
   if (!model)
     return model.takeError();
@@ -148,10 +151,10 @@ llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
   if ((*reference)->config().maxPositionEmbeddings !=
       (*model)->config().maxPositionEmbeddings)
     return fail("the models' context lengths differ, so their windows would");
-  auto docs = makeWindows(**model, textPath);
+  auto docs = makeWindows(**model, textPath, maxDocs);
   if (!docs)
     return docs.takeError();
-  double kl = 0;
+  double kl = 0, nll = 0, referenceNll = 0;
   int64_t positions = 0, agree = 0;
   Progress progress(quiet, docs->size());
   for (size_t d = 0; d < docs->size(); ++d) {
@@ -170,6 +173,8 @@ llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
           sum += std::exp(logP) * (logP - logQ);
         }
         kl += sum;
+        nll += lq - qr[w.targets[r]];
+        referenceNll += lp - pr[w.targets[r]];
         agree += (std::max_element(pr, pr + vocab) - pr) ==
                  (std::max_element(qr, qr + vocab) - qr);
       }
@@ -180,5 +185,8 @@ llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
   os << formatv("kl: {0:F6} top1: {1:F2}% ({2} positions)\n",
                 kl / double(positions), 100.0 * agree / double(positions),
                 positions);
+  os << formatv("perplexity: {0:F4} (reference {1:F4})\n",
+                std::exp(nll / double(positions)),
+                std::exp(referenceNll / double(positions)));
   return llvm::Error::success();
 }

@@ -139,6 +139,11 @@ cl::opt<std::string> evalText("text", cl::Required,
                               cl::desc("text file, one document per line"),
                               cl::sub(perplexityCmd), cl::sub(klCmd),
                               cl::cat(hfqCategory));
+cl::opt<int64_t> evalDocs("docs",
+                          cl::desc("evaluate only the first N documents "
+                                   "(0: all)"),
+                          cl::init(0), cl::sub(perplexityCmd), cl::sub(klCmd),
+                          cl::cat(hfqCategory));
 cl::opt<std::string> klReference("reference", cl::Required,
                                  cl::desc("reference model dir"),
                                  cl::sub(klCmd), cl::cat(hfqCategory));
@@ -540,7 +545,7 @@ int main(int argc, char **argv) {
   if (importCmd)
     return runImport();
   if (perplexityCmd) {
-    if (Error e = runPerplexity(evalModel, evalText, quiet, outs()))
+    if (Error e = runPerplexity(evalModel, evalText, evalDocs, quiet, outs()))
       return reportError(std::move(e));
     return 0;
   }
@@ -558,7 +563,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (klCmd) {
-    if (Error e = runKL(evalModel, klReference, evalText, quiet, outs()))
+    if (Error e = runKL(evalModel, klReference, evalText, evalDocs, quiet, outs()))
       return reportError(std::move(e));
     return 0;
   }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Accuracy of the calibration-free quantizers on the bundled model: one row
+# per method and setting with the effective bits per weight of the quantized
+# linears (codes + scales + zeros / absmax, as stored), the size of the
+# quantized model.safetensors, perplexity, KL divergence and top-1 agreement
+# against the float model (hfq kl, same windows), and the quantization time.
+#
+# usage: bench/accuracy.sh [DOCS]   (DOCS: first N documents of the eval
+#        text, 0 = all; default 10). Env: HFQ (the hfq binary), MODEL, TEXT.
+# Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+HFQ=${HFQ:-$here/build/bin/hfq}
+MODEL=${MODEL:-$here/models/stories15M}
+TEXT=${TEXT:-$here/../shared/corpora/stories-eval.txt}
+DOCS=${1:-10}
+WORK=${WORK:-$(mktemp -d)}
+[ -x "$HFQ" ] || { echo "build hfq first (bash scripts/build.sh)" >&2; exit 1; }
+[ -f "$TEXT" ] || { echo "no evaluation text at $TEXT" >&2; exit 1; }
+
+configs=(
+  "rtn 8-bit per-channel|--method rtn --bits 8 --group-size 0"
+  "rtn 8-bit g32|--method rtn --bits 8 --group-size 32"
+  "rtn 4-bit per-channel|--method rtn --bits 4 --group-size 0"
+  "rtn 4-bit g32|--method rtn --bits 4 --group-size 32"
+  "rtn 4-bit g32 mse-clip|--method rtn --bits 4 --group-size 32 --mse-clip"
+  "rtn 3-bit per-channel|--method rtn --bits 3 --group-size 0"
+  "rtn 3-bit g32|--method rtn --bits 3 --group-size 32"
+  "nf4 (block 64)|--method nf4"
+  "nf4 + double quant|--method nf4 --double-quant"
+  "fp4 (block 64)|--method fp4"
+  "fp4 + double quant|--method fp4 --double-quant"
+  "LLM.int8 (threshold 6)|--method int8"
+  "hqq 4-bit g32|--method hqq --bits 4 --group-size 32"
+  "hqq 3-bit g32|--method hqq --bits 3 --group-size 32"
+  "hqq 2-bit g32|--method hqq --bits 2 --group-size 32"
+)
+
+echo "| method | bits/weight | model bytes | perplexity | KL vs float | top-1 | quantize s |"
+echo "|---|---|---|---|---|---|---|"
+float_bytes=$(stat -c %s "$MODEL/model.safetensors")
+i=0
+for entry in "${configs[@]}"; do
+  name=${entry%%|*}; args=${entry#*|}; i=$((i + 1))
+  out="$WORK/q$i"
+  rm -rf "$out"
+  echo "[$i/${#configs[@]}] $name" >&2
+  # shellcheck disable=SC2086
+  "$HFQ" quantize "$MODEL" -o "$out" $args --quiet
+  summary=$("$HFQ" quantize "$MODEL" -o "$out.timed" $args 2>&1 | tail -1)
+  rm -rf "$out.timed"
+  bits=$(sed -n 's/.*: \([0-9.]*\) bits per weight.*/\1/p' <<<"$summary")
+  bytes=$(sed -n 's/.*(\([0-9]*\) bytes).*/\1/p' <<<"$summary")
+  secs=$(sed -n 's/.*(\([0-9.]*\) s quantizing).*/\1/p' <<<"$summary")
+  kl=$("$HFQ" kl "$out" --reference "$MODEL" --text "$TEXT" --docs "$DOCS" --quiet)
+  klv=$(sed -n 's/^kl: \([0-9.]*\) top1: \([0-9.]*\)%.*/\1/p' <<<"$kl")
+  top1=$(sed -n 's/^kl: \([0-9.]*\) top1: \([0-9.]*\)%.*/\2/p' <<<"$kl")
+  ppl=$(sed -n 's/^perplexity: \([0-9.]*\) (reference \([0-9.]*\))/\1/p' <<<"$kl")
+  ref=$(sed -n 's/^perplexity: \([0-9.]*\) (reference \([0-9.]*\))/\2/p' <<<"$kl")
+  positions=$(sed -n 's/.*(\([0-9]*\) positions).*/\1/p' <<<"$kl")
+  echo "| $name | $bits | $bytes | $ppl | $klv | $top1% | $secs |"
+  rm -rf "$out"
+done
+echo "| float32 (reference) | 32 | $float_bytes | $ref | 0 | 100% | - |"
+echo
+echo "Evaluated on ${positions} positions (first ${DOCS} documents of $(basename "$TEXT"); 0 = all)."
+g128=$("$HFQ" quantize "$MODEL" -o "$WORK/g128" --method rtn --bits 4 --group-size 128 2>&1 || true)
+echo "Group size 128: \`$(tail -1 <<<"$g128")\`"
