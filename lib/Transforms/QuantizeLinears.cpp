@@ -7,23 +7,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
-#include "hfq/IO/Checkpoint.h"
+#include "LinearWeights.h"
+
 #include "hfq/Numerics/Affine.h"
 #include "hfq/Numerics/Codebooks.h"
-#include "hfq/Numerics/Packing.h"
 #include "hfq/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/AsmState.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Regex.h"
 
-#include <chrono>
 #include <cmath>
-#include <cstring>
-#include <optional>
 
 namespace mlir::hfq {
 #define GEN_PASS_DEF_QUANTIZELINEARS
@@ -32,102 +24,16 @@ namespace mlir::hfq {
 
 using namespace mlir;
 using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
 
 namespace {
-
-/// Where a linear's float weight comes from.
-struct WeightSource {
-  /// A constant in the IR...
-  DenseElementsAttr constant;
-  /// ... or this checkpoint tensor.
-  std::string checkpointName;
-};
-
-/// Looks through the importer's f16/bf16 widening (a linalg.generic whose
-/// body is one arith.extf) to the constant or hfq.weight behind `w`.
-std::optional<WeightSource> traceWeight(Value w) {
-  Operation *def = w.getDefiningOp();
-  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def)) {
-    Block &body = generic.getRegion().front();
-    if (generic.getNumDpsInputs() != 1 || body.getOperations().size() != 2 ||
-        !isa<arith::ExtFOp>(body.front()))
-      return std::nullopt;
-    def = generic.getDpsInputOperand(0)->get().getDefiningOp();
-    if (!isa_and_nonnull<WeightOp>(def))
-      return std::nullopt;
-  }
-  if (auto weight = dyn_cast_or_null<WeightOp>(def))
-    return WeightSource{{}, weight.getName().str()};
-  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def))
-    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
-      if (isa<FloatType>(dense.getElementType()))
-        return WeightSource{dense, ""};
-  return std::nullopt;
-}
-
-std::vector<float> floatsOf(DenseElementsAttr attr) {
-  std::vector<float> out;
-  out.reserve(attr.getNumElements());
-  for (APFloat v : attr.getValues<APFloat>()) {
-    bool lost;
-    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    out.push_back(v.convertToFloat());
-  }
-  return out;
-}
-
-/// One storage part: its type and little-endian bytes.
-struct Part {
-  RankedTensorType type;
-  std::vector<char> bytes;
-};
-
-template <typename T>
-std::vector<char> bytesOf(llvm::ArrayRef<T> values) {
-  std::vector<char> out(values.size() * sizeof(T));
-  if (!values.empty())
-    std::memcpy(out.data(), values.data(), out.size());
-  return out;
-}
-
-/// Codes packed into 8-bit containers, as the encoding's first part.
-llvm::Expected<std::vector<char>> packedCodes(llvm::ArrayRef<uint8_t> codes,
-                                              unsigned bits,
-                                              nx::BitOrder order) {
-  auto packed = nx::packCodes(codes, bits, 8, order);
-  if (!packed)
-    return packed.takeError();
-  std::vector<char> out(packed->size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = char(uint8_t((*packed)[i]));
-  return out;
-}
-
-/// [rows, cols] -> [cols, rows].
-template <typename T>
-std::vector<T> transposed(llvm::ArrayRef<T> m, int64_t rows, int64_t cols) {
-  std::vector<T> out(m.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[c * rows + r] = m[r * cols + c];
-  return out;
-}
-
-struct Quantized {
-  Attribute encoding;
-  std::vector<Part> parts;
-  /// The dequantized weight, for the error report.
-  std::vector<float> dequantized;
-};
 
 struct QuantizeLinearsPass
     : mlir::hfq::impl::QuantizeLinearsBase<QuantizeLinearsPass> {
   using QuantizeLinearsBase::QuantizeLinearsBase;
 
-  // Shared so the pass stays copyable (pass managers clone passes).
-  std::shared_ptr<io::Checkpoint> checkpoint;
-  std::vector<std::shared_ptr<llvm::Regex>> includes, excludes;
+  LinearSelection selection;
 
   LogicalResult validateOptions(ModuleOp module) {
     static const char *methods[] = {"rtn", "nf4", "fp4", "int8", "hqq"};
@@ -153,91 +59,7 @@ struct QuantizeLinearsPass
       return module.emitError() << "double-quant-block must be positive";
     if (method == "int8" && (!(threshold >= 0.0) || !std::isfinite(threshold)))
       return module.emitError() << "threshold must be finite and >= 0";
-    for (auto [patterns, compiled] :
-         {std::pair(&include, &includes), std::pair(&exclude, &excludes)})
-      for (const std::string &p : *patterns) {
-        auto re = std::make_shared<llvm::Regex>(p);
-        std::string error;
-        if (!re->isValid(error))
-          return module.emitError() << "invalid pattern '" << p
-                                    << "': " << error;
-        compiled->push_back(std::move(re));
-      }
-    return success();
-  }
-
-  bool selected(llvm::StringRef name) const {
-    auto any = [&](const std::vector<std::shared_ptr<llvm::Regex>> &res) {
-      return llvm::any_of(res, [&](const std::shared_ptr<llvm::Regex> &r) {
-        return r->match(name);
-      });
-    };
-    if (any(excludes))
-      return false;
-    if (!includes.empty())
-      return any(includes);
-    return !name.contains("embed_tokens") && !name.contains("lm_head");
-  }
-
-  llvm::Expected<std::vector<float>> readWeight(ModuleOp module,
-                                                const WeightSource &src) {
-    if (src.constant)
-      return floatsOf(src.constant);
-    if (!checkpoint) {
-      auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
-      if (!dir)
-        return llvm::createStringError(
-            "weight '" + src.checkpointName +
-            "' is a checkpoint tensor, but the module has no hfq.checkpoint "
-            "directory");
-      auto opened = io::Checkpoint::open(dir.getValue());
-      if (!opened)
-        return opened.takeError();
-      checkpoint = std::make_shared<io::Checkpoint>(std::move(*opened));
-    }
-    const io::Checkpoint::Entry *e = checkpoint->find(src.checkpointName);
-    if (!e)
-      return llvm::createStringError("no checkpoint tensor '" +
-                                     src.checkpointName + "'");
-    return e->file->readFloat32(*e->info);
-  }
-
-  /// Affine parts from the numerics result (scales/zeros are [rows, groups]).
-  llvm::Expected<Quantized> affineParts(AffineEncodingAttr enc,
-                                        const nx::AffineQuantized &q,
-                                        const nx::AffineScheme &scheme,
-                                        bool transposeBack) {
-    MLIRContext *ctx = &getContext();
-    Quantized out;
-    out.encoding = enc;
-    std::vector<float> deq = nx::dequantize(q, scheme);
-    std::vector<uint8_t> codes = q.codes;
-    std::vector<float> scales = q.scales, floatZeros = q.floatZeros;
-    std::vector<int32_t> zeros = q.zeros;
-    int64_t rows = q.rows, cols = q.cols;
-    int64_t groups = int64_t(scales.size()) / rows;
-    if (transposeBack) {
-      // Quantized as [in, out] with groups along out: back to [out, in].
-      deq = transposed<float>(deq, rows, cols);
-      codes = transposed<uint8_t>(codes, rows, cols);
-      scales = transposed<float>(scales, rows, groups);
-      if (!floatZeros.empty())
-        floatZeros = transposed<float>(floatZeros, rows, groups);
-      std::swap(rows, cols);
-    }
-    SmallVector<RankedTensorType> types =
-        enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
-    auto packed = packedCodes(codes, enc.getBits(), nx::BitOrder::LsbFirst);
-    if (!packed)
-      return packed.takeError();
-    out.parts.push_back({types[0], std::move(*packed)});
-    out.parts.push_back({types[1], bytesOf<float>(scales)});
-    if (enc.getZeroPoint() == ZeroPoint::float_)
-      out.parts.push_back({types[2], bytesOf<float>(floatZeros)});
-    else if (enc.getZeroPoint() == ZeroPoint::integer)
-      out.parts.push_back({types[2], bytesOf<int32_t>(zeros)});
-    out.dequantized = std::move(deq);
-    return out;
+    return selection.init(module, include, exclude);
   }
 
   llvm::Expected<Quantized> quantize(llvm::ArrayRef<float> w, int64_t rows,
@@ -258,7 +80,7 @@ struct QuantizeLinearsPass
           enc.getPartTypes({rows, cols}, cast<FloatType>(f32));
       Quantized out;
       out.encoding = enc;
-      auto packed = packedCodes(q->codes, 4, nx::BitOrder::MsbFirst);
+      auto packed = packedCodes(q->codes, 4, /*msbFirst=*/true);
       if (!packed)
         return packed.takeError();
       out.parts.push_back({types[0], std::move(*packed)});
@@ -330,116 +152,19 @@ struct QuantizeLinearsPass
     return affineParts(enc, *q, scheme, byRows);
   }
 
-  Value constant(OpBuilder &b, Location loc, const Part &part, bool resource,
-                 llvm::StringRef blobName) {
-    ElementsAttr value;
-    if (resource)
-      value = DenseResourceElementsAttr::get(
-          part.type, blobName,
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(part.bytes, 64));
-    else
-      value = DenseElementsAttr::getFromRawBuffer(part.type, part.bytes);
-    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
-  }
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    checkpoint.reset();
-    includes.clear();
-    excludes.clear();
-    if (failed(validateOptions(module)))
+    if (failed(validateOptions(module)) ||
+        failed(rewriteLinearWeights(
+            module, selection, method, report,
+            [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,
+                int64_t cols) -> llvm::Expected<Quantized> {
+              auto q = quantize(w, rows, cols);
+              if (q && method == "int8")
+                q->outlierThreshold = double(threshold);
+              return q;
+            })))
       return signalPassFailure();
-
-    SmallVector<LinearOp> linears;
-    module.walk([&](LinearOp op) {
-      auto name = dyn_cast<NameLoc>(op.getLoc());
-      if (isa<RankedTensorType>(op.getWeight().getType()) &&
-          selected(name ? name.getName().strref() : ""))
-        linears.push_back(op);
-    });
-
-    // One quantization per distinct source (weights used by several linears
-    // are quantized once).
-    llvm::DenseMap<Value, Value> done;
-    for (LinearOp op : linears) {
-      auto name = dyn_cast<NameLoc>(op.getLoc());
-      std::string linearName =
-          name ? name.getName().str() : std::string("<unnamed linear>");
-      Value weight = op.getWeight();
-      if (Value q = done.lookup(weight)) {
-        op.getWeightMutable().assign(q);
-        continue;
-      }
-      auto type = cast<RankedTensorType>(weight.getType());
-      if (!type.getElementType().isF32() || !type.hasStaticShape()) {
-        op.emitError() << "quantization needs a static f32 weight, got "
-                       << type;
-        return signalPassFailure();
-      }
-      std::optional<WeightSource> src = traceWeight(weight);
-      if (!src) {
-        op.emitWarning() << "weight is neither a constant nor a checkpoint "
-                            "tensor; left in float";
-        continue;
-      }
-      auto start = std::chrono::steady_clock::now();
-      int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-      auto values = readWeight(module, *src);
-      if (!values) {
-        op.emitError() << llvm::toString(values.takeError());
-        return signalPassFailure();
-      }
-      auto q = quantize(*values, rows, cols);
-      if (!q) {
-        op.emitError() << llvm::toString(q.takeError());
-        return signalPassFailure();
-      }
-
-      OpBuilder b(op);
-      auto qtype = QTensorType::get(
-          &getContext(), type.getShape(), cast<FloatType>(type.getElementType()),
-          cast<EncodingAttrInterface>(q->encoding));
-      SmallVector<Value> parts;
-      auto names = cast<EncodingAttrInterface>(q->encoding).getPartNames();
-      std::string base = src->checkpointName.empty() ? linearName + ".weight"
-                                                     : src->checkpointName;
-      for (auto [part, partName] : llvm::zip(q->parts, names))
-        parts.push_back(constant(b, op.getLoc(), part, src->constant == nullptr,
-                                 base + "." + partName.str()));
-      Value assembled = AssembleOp::create(b, op.getLoc(), qtype, parts);
-      op.getWeightMutable().assign(assembled);
-      if (method == "int8")
-        op.setOutlierThresholdAttr(b.getF64FloatAttr(threshold));
-      done[weight] = assembled;
-
-      if (report) {
-        double err = 0, ref = 0;
-        for (size_t i = 0; i < values->size(); ++i) {
-          double d = double(q->dequantized[i]) - (*values)[i];
-          err += d * d;
-          ref += double((*values)[i]) * (*values)[i];
-        }
-        double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-        llvm::errs() << llvm::formatv(
-            "quantized {0} [{1}x{2}] {3}: rel_rmse {4:F5}, {5:F2} s\n",
-            linearName, rows, cols, std::string(method),
-            ref > 0 ? std::sqrt(err / ref) : std::sqrt(err), seconds);
-      }
-    }
-    // The float originals (and the widening generics in front of them) are
-    // dead now.
-    for (auto &entry : done) {
-      Operation *def = entry.first.getDefiningOp();
-      while (def && def->use_empty() && isPure(def)) {
-        Operation *next = nullptr;
-        if (auto generic = dyn_cast<linalg::GenericOp>(def))
-          next = generic.getDpsInputOperand(0)->get().getDefiningOp();
-        def->erase();
-        def = next;
-      }
-    }
 
     OpBuilder b(module.getContext());
     SmallVector<NamedAttribute> settings = {

@@ -1,0 +1,69 @@
+//===- GPTQ.h - GPTQ weight quantization ------------------------*- C++ -*-===//
+//
+// GPTQ (Frantar et al., 2023) as its reference implementation (gptq.py /
+// AutoGPTQ's fasterquant) defines it, on a row-major [rows, cols] weight
+// (rows = output channels) and the Hessian H = 2 XᵀX / N of its inputs:
+//
+// 1. per-channel params (no groups) from the whole weight;
+// 2. dead inputs (H_ii = 0): H_ii = 1 and the weight column is zeroed;
+// 3. static groups: params of every group from the weight now;
+// 4. act-order: columns permuted by descending H_ii (stable for ties);
+// 5. dampening λ = percdamp · mean(diag H) added to the diagonal; if the
+//    Cholesky factorization fails, λ grows tenfold (up to 6 times);
+// 6. U = the upper Cholesky factor of H⁻¹;
+// 7. columns in blocks of `blockSize`: each column is quantized with its
+//    group's params (computed, without static groups, when the group's
+//    first column is reached, from the weight as the previous blocks left
+//    it), its error (w - q) / U_ii is spread over the block's later columns
+//    through row i of U, and after the block over all later columns at once
+//    (lazy batch update, one GEMM).
+//
+// Quantization rules are those of numerics::quantizeRTN (GPTQ's own
+// Quantizer, including its MSE clipping option). Linear algebra runs on
+// LAPACK (Cholesky, inverse: float64) and BLAS (updates: float32).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_NUMERICS_GPTQ_H
+#define HFQ_NUMERICS_GPTQ_H
+
+#include "hfq/Numerics/Affine.h"
+
+namespace mlir::hfq::numerics {
+
+struct GPTQOptions {
+  /// Bits, granularity (Channel or Group along the columns), symmetric,
+  /// float zeros are not supported, MSE clipping.
+  AffineScheme scheme;
+  double percDamp = 0.01;
+  int64_t blockSize = 128;
+  bool actOrder = false;
+  bool staticGroups = false;
+};
+
+struct GPTQResult {
+  /// Codes in the original column order; scales/zeros [rows, groups] in the
+  /// order groups were formed (the permuted order with act-order).
+  AffineQuantized q;
+  /// With act-order (and no static groups): the group of every column.
+  std::vector<int32_t> gIdx;
+  /// The dampening finally used, as a fraction of mean(diag H).
+  double percDamp = 0;
+  int64_t deadColumns = 0;
+  /// Σ (w - q)² / U_ii² / 2 over all weights (GPTQ's reported error).
+  double loss = 0;
+};
+
+/// `hessian` is the [cols, cols] matrix 2 XᵀX / N (float64, symmetric).
+llvm::Expected<GPTQResult> quantizeGPTQ(llvm::ArrayRef<float> weights,
+                                        int64_t rows, int64_t cols,
+                                        llvm::ArrayRef<double> hessian,
+                                        const GPTQOptions &options);
+
+/// Dequantized weight of a GPTQ result (honours g_idx).
+std::vector<float> dequantizeGPTQ(const GPTQResult &r,
+                                  const AffineScheme &scheme);
+
+} // namespace mlir::hfq::numerics
+
+#endif // HFQ_NUMERICS_GPTQ_H

@@ -1,0 +1,286 @@
+//===- LinearWeights.cpp - rewriting linear weights into parts --*- C++ -*-===//
+
+#include "LinearWeights.h"
+
+#include "hfq/Numerics/Packing.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
+namespace nx = mlir::hfq::numerics;
+
+namespace {
+
+/// Where a linear's float weight comes from: a constant in the IR, or the
+/// checkpoint tensor `checkpointName`.
+struct WeightSource {
+  DenseElementsAttr constant;
+  std::string checkpointName;
+};
+
+/// Looks through the importer's f16/bf16 widening (a linalg.generic whose
+/// body is one arith.extf) to the constant or hfq.weight behind `w`.
+std::optional<WeightSource> traceWeight(Value w) {
+  Operation *def = w.getDefiningOp();
+  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def)) {
+    Block &body = generic.getRegion().front();
+    if (generic.getNumDpsInputs() != 1 || body.getOperations().size() != 2 ||
+        !isa<arith::ExtFOp>(body.front()))
+      return std::nullopt;
+    def = generic.getDpsInputOperand(0)->get().getDefiningOp();
+    if (!isa_and_nonnull<WeightOp>(def))
+      return std::nullopt;
+  }
+  if (auto weight = dyn_cast_or_null<WeightOp>(def))
+    return WeightSource{{}, weight.getName().str()};
+  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def))
+    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+      if (isa<FloatType>(dense.getElementType()))
+        return WeightSource{dense, ""};
+  return std::nullopt;
+}
+
+std::vector<float> floatsOf(DenseElementsAttr attr) {
+  std::vector<float> out;
+  out.reserve(attr.getNumElements());
+  for (APFloat v : attr.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(v.convertToFloat());
+  }
+  return out;
+}
+
+/// Reads weights, opening the module's checkpoint on first need.
+class WeightReader {
+public:
+  explicit WeightReader(ModuleOp module) : module(module) {}
+  llvm::Expected<std::vector<float>> read(const WeightSource &src) {
+    if (src.constant)
+      return floatsOf(src.constant);
+    if (!checkpoint) {
+      auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+      if (!dir)
+        return llvm::createStringError(
+            "weight '" + src.checkpointName +
+            "' is a checkpoint tensor, but the module has no hfq.checkpoint "
+            "directory");
+      auto opened = io::Checkpoint::open(dir.getValue());
+      if (!opened)
+        return opened.takeError();
+      checkpoint = std::make_unique<io::Checkpoint>(std::move(*opened));
+    }
+    const io::Checkpoint::Entry *e = checkpoint->find(src.checkpointName);
+    if (!e)
+      return llvm::createStringError("no checkpoint tensor '" +
+                                     src.checkpointName + "'");
+    return e->file->readFloat32(*e->info);
+  }
+
+private:
+  ModuleOp module;
+  std::unique_ptr<io::Checkpoint> checkpoint;
+};
+
+Value partConstant(OpBuilder &b, Location loc, const Part &part, bool resource,
+                   llvm::StringRef blobName) {
+  ElementsAttr value;
+  if (resource)
+    value = DenseResourceElementsAttr::get(
+        part.type, blobName,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(part.bytes, 64));
+  else
+    value = DenseElementsAttr::getFromRawBuffer(part.type, part.bytes);
+  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+}
+
+} // namespace
+
+llvm::Expected<std::vector<char>>
+mlir::hfq::detail::packedCodes(llvm::ArrayRef<uint8_t> codes, unsigned bits,
+                               bool msbFirst) {
+  auto packed = nx::packCodes(
+      codes, bits, 8, msbFirst ? nx::BitOrder::MsbFirst : nx::BitOrder::LsbFirst);
+  if (!packed)
+    return packed.takeError();
+  std::vector<char> out(packed->size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = char(uint8_t((*packed)[i]));
+  return out;
+}
+
+llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
+    AffineEncodingAttr enc, const nx::AffineQuantized &q,
+    const nx::AffineScheme &scheme, bool transposeBack,
+    llvm::ArrayRef<int32_t> gIdx, std::vector<float> dequantized) {
+  MLIRContext *ctx = enc.getContext();
+  Quantized out;
+  out.encoding = enc;
+  std::vector<float> deq =
+      dequantized.empty() ? nx::dequantize(q, scheme) : std::move(dequantized);
+  std::vector<uint8_t> codes = q.codes;
+  std::vector<float> scales = q.scales, floatZeros = q.floatZeros;
+  std::vector<int32_t> zeros = q.zeros;
+  int64_t rows = q.rows, cols = q.cols;
+  int64_t groups = int64_t(scales.size()) / rows;
+  if (transposeBack) {
+    // Quantized as [in, out] with groups along out: back to [out, in].
+    deq = transposed<float>(deq, rows, cols);
+    codes = transposed<uint8_t>(codes, rows, cols);
+    scales = transposed<float>(scales, rows, groups);
+    if (!floatZeros.empty())
+      floatZeros = transposed<float>(floatZeros, rows, groups);
+    if (!zeros.empty())
+      zeros = transposed<int32_t>(zeros, rows, groups);
+    std::swap(rows, cols);
+  }
+  SmallVector<RankedTensorType> types =
+      enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
+  auto packed = packedCodes(codes, enc.getBits(),
+                            enc.getOrder() == PackOrder::msb_first);
+  if (!packed)
+    return packed.takeError();
+  out.parts.push_back({types[0], std::move(*packed)});
+  out.parts.push_back({types[1], bytesOf<float>(scales)});
+  if (enc.getZeroPoint() == ZeroPoint::float_)
+    out.parts.push_back({types[2], bytesOf<float>(floatZeros)});
+  else if (enc.getZeroPoint() != ZeroPoint::symmetric)
+    out.parts.push_back({types[2], bytesOf<int32_t>(zeros)});
+  if (enc.getActOrder())
+    out.parts.push_back({types.back(), bytesOf<int32_t>(gIdx)});
+  out.dequantized = std::move(deq);
+  return out;
+}
+
+LogicalResult
+LinearSelection::init(ModuleOp module, llvm::ArrayRef<std::string> include,
+                      llvm::ArrayRef<std::string> exclude) {
+  includes.clear();
+  excludes.clear();
+  for (auto [patterns, compiled] :
+       {std::pair(include, &includes), std::pair(exclude, &excludes)})
+    for (const std::string &p : patterns) {
+      auto re = std::make_shared<llvm::Regex>(p);
+      std::string error;
+      if (!re->isValid(error))
+        return module.emitError() << "invalid pattern '" << p << "': " << error;
+      compiled->push_back(std::move(re));
+    }
+  return success();
+}
+
+bool LinearSelection::selected(llvm::StringRef name) const {
+  auto any = [&](const std::vector<std::shared_ptr<llvm::Regex>> &res) {
+    return llvm::any_of(res, [&](const std::shared_ptr<llvm::Regex> &r) {
+      return r->match(name);
+    });
+  };
+  if (any(excludes))
+    return false;
+  if (!includes.empty())
+    return any(includes);
+  return !name.contains("embed_tokens") && !name.contains("lm_head");
+}
+
+std::string mlir::hfq::detail::linearName(LinearOp op) {
+  if (auto name = dyn_cast<NameLoc>(op.getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+LogicalResult mlir::hfq::detail::rewriteLinearWeights(
+    ModuleOp module, const LinearSelection &selection, llvm::StringRef method,
+    bool report, QuantizeWeightFn quantize) {
+  SmallVector<LinearOp> linears;
+  module.walk([&](LinearOp op) {
+    if (isa<RankedTensorType>(op.getWeight().getType()) &&
+        selection.selected(linearName(op)))
+      linears.push_back(op);
+  });
+
+  WeightReader reader(module);
+  // One quantization per distinct weight value (shared weights once).
+  llvm::DenseMap<Value, Value> done;
+  for (LinearOp op : linears) {
+    std::string name = linearName(op);
+    Value weight = op.getWeight();
+    if (Value q = done.lookup(weight)) {
+      op.getWeightMutable().assign(q);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(weight.getType());
+    if (!type.getElementType().isF32() || !type.hasStaticShape())
+      return op.emitError() << "quantization needs a static f32 weight, got "
+                            << type;
+    std::optional<WeightSource> src = traceWeight(weight);
+    if (!src) {
+      op.emitWarning() << "weight is neither a constant nor a checkpoint "
+                          "tensor; left in float";
+      continue;
+    }
+    auto start = std::chrono::steady_clock::now();
+    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    auto values = reader.read(*src);
+    if (!values)
+      return op.emitError() << llvm::toString(values.takeError());
+    auto q = quantize(op, *values, rows, cols);
+    if (!q)
+      return op.emitError() << llvm::toString(q.takeError());
+
+    OpBuilder b(op);
+    auto encoding = cast<EncodingAttrInterface>(q->encoding);
+    auto qtype =
+        QTensorType::get(module.getContext(), type.getShape(),
+                         cast<FloatType>(type.getElementType()), encoding);
+    SmallVector<Value> parts;
+    std::string base =
+        src->checkpointName.empty() ? name + ".weight" : src->checkpointName;
+    for (auto [part, partName] : llvm::zip(q->parts, encoding.getPartNames()))
+      parts.push_back(partConstant(b, op.getLoc(), part,
+                                   src->constant == nullptr,
+                                   base + "." + partName.str()));
+    Value assembled = AssembleOp::create(b, op.getLoc(), qtype, parts);
+    op.getWeightMutable().assign(assembled);
+    if (q->outlierThreshold)
+      op.setOutlierThresholdAttr(b.getF64FloatAttr(*q->outlierThreshold));
+    done[weight] = assembled;
+
+    if (report) {
+      double err = 0, ref = 0;
+      for (size_t i = 0; i < values->size(); ++i) {
+        double d = double(q->dequantized[i]) - (*values)[i];
+        err += d * d;
+        ref += double((*values)[i]) * (*values)[i];
+      }
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      llvm::errs() << llvm::formatv(
+          "quantized {0} [{1}x{2}] {3}: rel_rmse {4:F5}, {5:F2} s\n",
+          name.empty() ? "<unnamed linear>" : name, rows, cols, method,
+          ref > 0 ? std::sqrt(err / ref) : std::sqrt(err), seconds);
+    }
+  }
+  // The float originals (and the widening generics in front of them) are
+  // dead now.
+  for (auto &entry : done) {
+    Operation *def = entry.first.getDefiningOp();
+    while (def && def->use_empty() && isPure(def)) {
+      Operation *next = nullptr;
+      if (auto generic = dyn_cast<linalg::GenericOp>(def))
+        next = generic.getDpsInputOperand(0)->get().getDefiningOp();
+      def->erase();
+      def = next;
+    }
+  }
+  return success();
+}
