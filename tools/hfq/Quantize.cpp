@@ -22,8 +22,9 @@ using namespace mlir::hfq;
 
 llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
                                    llvm::StringRef outDir,
-                                   const QuantizeLinearsOptions &options,
-                                   bool quiet, llvm::raw_ostream &os) {
+                                   std::unique_ptr<mlir::Pass> pass,
+                                   llvm::StringRef method, bool quiet,
+                                   llvm::raw_ostream &os) {
   auto start = std::chrono::steady_clock::now();
   auto config = io::ModelConfig::load(modelDir);
   if (!config)
@@ -58,10 +59,8 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
       messages += d.str();
       return success();
     });
-    QuantizeLinearsOptions passOptions = options;
-    passOptions.report = !quiet;
     PassManager pm(&ctx, ModuleOp::getOperationName());
-    pm.addPass(createQuantizeLinears(passOptions));
+    pm.addPass(std::move(pass));
     if (failed(pm.run(**module)))
       return fail("quantization failed: " + messages);
   }
@@ -86,7 +85,7 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
         "weight including scales/zeros; {4} -> {5} ({6} bytes) in {7:F2} s "
         "({8:F2} s quantizing)\n",
         summary->linears, summary->quantizedWeights,
-        std::string(options.method),
+        method,
         summary->quantizedWeights
             ? 8.0 * double(summary->quantizedBytes) /
                   double(summary->quantizedWeights)

@@ -15,8 +15,11 @@
 
 namespace mlir::hfq {
 
+/// Imports `modelDir`, runs `pass` (a quantization pass; `method` names it
+/// in the summary) and writes the quantized directory `outDir`.
 llvm::Error runQuantize(llvm::StringRef modelDir, llvm::StringRef outDir,
-                        const QuantizeLinearsOptions &options, bool quiet,
+                        std::unique_ptr<mlir::Pass> pass,
+                        llvm::StringRef method, bool quiet,
                         llvm::raw_ostream &os);
 
 } // namespace mlir::hfq

@@ -64,6 +64,9 @@ cl::SubCommand tokenizeCmd(
 cl::SubCommand importCmd("import",
                           "Import a checkpoint as an MLIR module (weights "
                           "referenced, not inlined)");
+cl::SubCommand quantizeCmd("quantize",
+                           "Quantize the linears of a model into a quantized "
+                           "model directory");
 cl::SubCommand generateCmd("generate", "Generate text with a model");
 cl::SubCommand perplexityCmd("perplexity",
                               "Perplexity of a model on a text, one document "
@@ -159,11 +162,13 @@ cl::opt<std::string> calOutput("o", cl::Required,
                                cl::cat(hfqCategory));
 cl::opt<int64_t> calSamples("samples", cl::desc("documents to run"),
                             cl::init(128), cl::sub(calibrateCmd),
+                            cl::sub(quantizeCmd),
                             cl::cat(hfqCategory));
 cl::opt<int64_t> calSeqLen("seq-len",
                            cl::desc("tokens per document at most (BOS "
                                     "included)"),
                            cl::init(512), cl::sub(calibrateCmd),
+                           cl::sub(quantizeCmd),
                            cl::cat(hfqCategory));
 cl::opt<std::string> logitsModel(cl::Positional, cl::Required,
                                  cl::desc("<model dir or .mlir>"),
@@ -197,9 +202,6 @@ cl::opt<bool> qeDoubleQuant("double-quant",
 cl::opt<std::string> qeMatch("match",
                              cl::desc("only tensors whose name contains this"),
                              cl::init(""), cl::sub(quantErrorCmd), cl::cat(hfqCategory));
-cl::SubCommand quantizeCmd("quantize",
-                           "Quantize the linears of a model (no calibration "
-                           "data) into a quantized model directory");
 cl::opt<std::string> qModel(cl::Positional, cl::Required,
                             cl::desc("<model dir>"), cl::sub(quantizeCmd),
                             cl::cat(hfqCategory));
@@ -207,7 +209,9 @@ cl::opt<std::string> qOutput("o", cl::Required,
                              cl::desc("output directory (must not exist)"),
                              cl::value_desc("dir"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
-cl::opt<std::string> qMethod("method", cl::desc("rtn | nf4 | fp4 | int8 | hqq"),
+cl::opt<std::string> qMethod("method",
+                             cl::desc("rtn | nf4 | fp4 | int8 | hqq (no "
+                                      "data); gptq (needs --calib)"),
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
 cl::opt<unsigned> qBits("bits", cl::desc("rtn/hqq code width (2-8)"),
@@ -238,6 +242,23 @@ cl::opt<double> qThreshold("threshold",
                            cl::cat(hfqCategory));
 cl::opt<int64_t> qAxis("axis", cl::desc("hqq: 1 groups inputs, 0 outputs"),
                        cl::init(1), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<std::string> qCalib("calib",
+                            cl::desc("gptq: statistics from hfq calibrate "
+                                     "(.safetensors), or a text file to "
+                                     "calibrate on now (--samples/--seq-len "
+                                     "as hfq calibrate)"),
+                            cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qActOrder("act-order",
+                        cl::desc("gptq: columns by descending Hessian "
+                                 "diagonal (desc_act), with g_idx"),
+                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qStatic("static-groups",
+                      cl::desc("gptq: group parameters before any update"),
+                      cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<double> qDamp("damp", cl::desc("gptq: dampening, fraction of "
+                                       "mean(diag H)"),
+                      cl::init(0.01), cl::sub(quantizeCmd),
+                      cl::cat(hfqCategory));
 cl::list<std::string> qInclude("include",
                                cl::desc("regex of linear names to quantize "
                                         "(repeatable; default all but "
@@ -259,12 +280,55 @@ int reportError(Error error) {
 int runQuantizeCmd() {
   if (qSym && qAsym)
     return reportError(fail("--sym and --asym are exclusive"));
+  int64_t group = qGroup != kUnset ? int64_t(qGroup)
+                  : qMethod == "hqq" ? 64
+                                     : 0;
+  std::unique_ptr<mlir::Pass> pass;
+  if (qMethod == "gptq") {
+    if (qCalib.empty())
+      return reportError(fail("--method gptq needs --calib (statistics from "
+                              "hfq calibrate, or calibration text)"));
+    std::string stats = qCalib;
+    SmallString<128> tmpStats;
+    if (!StringRef(qCalib).ends_with(".safetensors")) {
+      if (std::error_code ec = sys::fs::createTemporaryFile(
+              "hfq-calib", "safetensors", tmpStats))
+        return reportError(fail("temporary file: " + ec.message()));
+      CalibrateOptions c;
+      c.textPath = qCalib;
+      c.outputPath = tmpStats.str().str();
+      c.samples = calSamples;
+      c.seqLen = calSeqLen;
+      c.quiet = quiet;
+      if (Error e = runCalibrate(qModel, c, errs())) {
+        sys::fs::remove(tmpStats);
+        return reportError(std::move(e));
+      }
+      stats = c.outputPath;
+    }
+    GPTQOptions o;
+    o.stats = stats;
+    o.bits = qBits;
+    o.groupSize = group;
+    o.symmetric = qSym;
+    o.actOrder = qActOrder;
+    o.staticGroups = qStatic;
+    o.damp = qDamp;
+    o.mseClip = qMse;
+    o.include.assign(qInclude.begin(), qInclude.end());
+    o.exclude.assign(qExclude.begin(), qExclude.end());
+    o.report = !quiet;
+    Error e = runQuantize(qModel, qOutput, createGPTQ(o), "gptq", quiet, errs());
+    if (!tmpStats.empty())
+      sys::fs::remove(tmpStats);
+    if (e)
+      return reportError(std::move(e));
+    return 0;
+  }
   QuantizeLinearsOptions o;
   o.method = qMethod;
   o.bits = qBits;
-  o.groupSize = qGroup != kUnset ? int64_t(qGroup)
-                : qMethod == "hqq" ? 64
-                                   : 0;
+  o.groupSize = group;
   o.symmetric = qSym;
   o.mseClip = qMse;
   o.blockSize = qBlock;
@@ -273,7 +337,9 @@ int runQuantizeCmd() {
   o.axis = qAxis;
   o.include.assign(qInclude.begin(), qInclude.end());
   o.exclude.assign(qExclude.begin(), qExclude.end());
-  if (Error e = runQuantize(qModel, qOutput, o, quiet, errs()))
+  o.report = !quiet;
+  if (Error e = runQuantize(qModel, qOutput, createQuantizeLinears(o),
+                            qMethod, quiet, errs()))
     return reportError(std::move(e));
   return 0;
 }
@@ -529,6 +595,8 @@ int main(int argc, char **argv) {
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
       "  hfq calibrate MODEL --text FILE [--samples N --seq-len L] -o "
       "stats.safetensors\n"
+      "  hfq quantize MODEL -o OUT --method gptq --calib STATS|TEXT [--bits B "
+      "--group-size G --sym --act-order --static-groups --damp D]\n"
       "  hfq quantize MODEL -o OUT --method rtn|nf4|fp4|int8|hqq [--bits B "
       "--group-size G --sym|--asym --mse-clip --block-size N --double-quant "
       "--threshold T --axis A --include RE --exclude RE]\n"

@@ -108,4 +108,52 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
                            "::mlir::hfq::HFQDialect"];
 }
 
+def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
+  let summary = "Quantize linear weights with GPTQ from calibration statistics";
+  let description = [{
+    GPTQ (Frantar et al. 2023) on every selected `hfq.linear` (selection and
+    weight sources as in `hfq-quantize-linears`), fed by the statistics file
+    `hfq calibrate` writes: the Hessian of linear `NAME` is
+    `H = 2 NAME.xtx / NAME.tokens`. The algorithm is the reference's
+    (numerics/GPTQ.h): dead inputs zeroed, dampening `damp · mean(diag H)`
+    raised tenfold while the Cholesky factorization fails, the upper Cholesky
+    factor of H⁻¹, lazy batch updates in blocks of `block-size`, group
+    parameters computed when a group is reached (or up front with
+    `static-groups`), `act-order` (descending diag H) with a `g_idx` part.
+    The result is an `#hfq.affine` weight (`act_order = true` when groups are
+    formed in permuted order).
+
+    Each linear is quantized from the statistics of the float model; the
+    true-sequential variant (re-calibrating each layer on the already
+    quantized layers before it) is not implemented yet.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", "\"\"",
+           "calibration statistics (.safetensors from hfq calibrate)">,
+    Option<"bits", "bits", "unsigned", "4", "code width (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "input columns per group (0: per output channel)">,
+    Option<"symmetric", "sym", "bool", "false",
+           "symmetric codes with the implicit zero 2^(bits-1)">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "quantize columns by descending Hessian diagonal (desc_act)">,
+    Option<"staticGroups", "static-groups", "bool", "false",
+           "compute every group's parameters before any update">,
+    Option<"damp", "damp", "double", "0.01",
+           "dampening as a fraction of mean(diag H)">,
+    Option<"blockSize", "block-size", "int64_t", "128",
+           "columns per lazy batch update">,
+    Option<"mseClip", "mse-clip", "bool", "false",
+           "search each group's clipping range (GPTQ's mse option)">,
+    ListOption<"include", "include", "std::string",
+               "regexes of linear names to quantize (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "regexes of linear names to leave in float">,
+    Option<"report", "report", "bool", "false",
+           "print one line per quantized linear to stderr">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::hfq::HFQDialect"];
+}
+
 #endif // HFQ_TRANSFORMS_PASSES_TD

@@ -1,0 +1,142 @@
+//===- GPTQ.cpp - the hfq-gptq pass -----------------------------*- C++ -*-===//
+//
+// Reads each selected linear's Hessian from the calibration statistics and
+// runs numerics::quantizeGPTQ; the parts replace the float weight through
+// the shared LinearWeights machinery.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LinearWeights.h"
+
+#include "hfq/IO/Safetensors.h"
+#include "hfq/Numerics/GPTQ.h"
+#include "hfq/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+namespace mlir::hfq {
+#define GEN_PASS_DEF_GPTQ
+#include "hfq/Transforms/Passes.h.inc"
+} // namespace mlir::hfq
+
+using namespace mlir;
+using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
+namespace nx = mlir::hfq::numerics;
+
+namespace {
+
+/// H = 2 XᵀX / N of linear `name` from the statistics file.
+llvm::Expected<std::vector<double>> hessianOf(const io::SafetensorsFile &file,
+                                              llvm::StringRef path,
+                                              const std::string &name,
+                                              int64_t cols) {
+  const io::TensorInfo *xtx = file.find(name + ".xtx");
+  const io::TensorInfo *tokens = file.find(name + ".tokens");
+  if (!xtx || !tokens)
+    return llvm::createStringError(
+        path + " has no statistics for '" + name +
+        "' (was it calibrated on this model? see hfq calibrate)");
+  if (xtx->dtype != io::DType::F64 ||
+      xtx->shape != std::vector<int64_t>{cols, cols} ||
+      tokens->dtype != io::DType::I64 || tokens->shape != std::vector<int64_t>{1})
+    return llvm::createStringError(llvm::formatv(
+        "{0}: statistics of '{1}' do not match the linear ({2} inputs): "
+        "expected {1}.xtx F64 [{2}, {2}] and {1}.tokens I64 [1]",
+        path, name, cols));
+  int64_t n = 0;
+  std::memcpy(&n, file.bytes(*tokens).data(), sizeof(n));
+  if (n <= 0)
+    return llvm::createStringError(path + ": '" + name +
+                                   "' was calibrated on no tokens");
+  std::vector<double> h(cols * cols);
+  std::memcpy(h.data(), file.bytes(*xtx).data(), h.size() * sizeof(double));
+  for (double &v : h)
+    v = 2.0 * v / double(n);
+  return h;
+}
+
+struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
+  using GPTQBase::GPTQBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (stats.empty()) {
+      module.emitError() << "hfq-gptq needs stats=<file> (from hfq calibrate)";
+      return signalPassFailure();
+    }
+    if (bits < 2 || bits > 8) {
+      module.emitError() << "bits = " << unsigned(bits) << " is outside 2..8";
+      return signalPassFailure();
+    }
+    if (groupSize < 0 || blockSize <= 0 || !(damp > 0)) {
+      module.emitError() << "group-size must be >= 0, block-size and damp > 0";
+      return signalPassFailure();
+    }
+    LinearSelection selection;
+    if (failed(selection.init(module, include, exclude)))
+      return signalPassFailure();
+    auto file = io::SafetensorsFile::open(stats);
+    if (!file) {
+      module.emitError() << llvm::toString(file.takeError());
+      return signalPassFailure();
+    }
+
+    nx::GPTQOptions options;
+    options.scheme.bits = bits;
+    options.scheme.granularity = groupSize ? nx::AffineScheme::Granularity::Group
+                                           : nx::AffineScheme::Granularity::Channel;
+    options.scheme.groupSize = groupSize;
+    options.scheme.symmetric = symmetric;
+    options.scheme.clip.enabled = mseClip;
+    options.percDamp = damp;
+    options.blockSize = blockSize;
+    options.actOrder = actOrder;
+    options.staticGroups = staticGroups;
+    const bool withGIdx = actOrder && groupSize && !staticGroups;
+    auto enc = AffineEncodingAttr::get(
+        &getContext(), bits,
+        groupSize ? Granularity::group : Granularity::channel, 1,
+        int64_t(groupSize),
+        symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, withGIdx, 8,
+        PackOrder::lsb_first);
+
+    if (failed(rewriteLinearWeights(
+            module, selection, "gptq", report,
+            [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
+                int64_t cols) -> llvm::Expected<Quantized> {
+              auto h = hessianOf(**file, stats, linearName(op), cols);
+              if (!h)
+                return h.takeError();
+              auto r = nx::quantizeGPTQ(w, rows, cols, *h, options);
+              if (!r)
+                return r.takeError();
+              if (report && (r->percDamp != damp || r->deadColumns))
+                llvm::errs() << llvm::formatv(
+                    "  {0}: dampening {1} x mean(diag H), {2} dead inputs\n",
+                    linearName(op), r->percDamp, r->deadColumns);
+              return affineParts(enc, r->q, options.scheme, false, r->gIdx,
+                                 nx::dequantizeGPTQ(*r, options.scheme));
+            })))
+      return signalPassFailure();
+
+    OpBuilder b(&getContext());
+    module->setAttr(
+        "hfq.quantization",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("method", b.getStringAttr("gptq")),
+             b.getNamedAttr("bits", b.getI64IntegerAttr(bits)),
+             b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)),
+             b.getNamedAttr("sym", b.getBoolAttr(symmetric)),
+             b.getNamedAttr("desc_act", b.getBoolAttr(actOrder)),
+             b.getNamedAttr("static_groups", b.getBoolAttr(staticGroups)),
+             b.getNamedAttr("damp_percent", b.getF64FloatAttr(damp)),
+             b.getNamedAttr("block_size", b.getI64IntegerAttr(blockSize)),
+             b.getNamedAttr("mse_clip", b.getBoolAttr(mseClip))}));
+  }
+};
+
+} // namespace
