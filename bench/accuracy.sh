@@ -5,8 +5,11 @@
 # quantized model.safetensors, perplexity, KL divergence and top-1 agreement
 # against the float model (hfq kl, same windows), and the quantization time.
 #
-# usage: bench/accuracy.sh [DOCS]   (DOCS: first N documents of the eval
-#        text, 0 = all; default 10). Env: HFQ (the hfq binary), MODEL, TEXT.
+# usage: bench/accuracy.sh [DOCS [SET]]
+#   DOCS: first N documents of the eval text (0 = all; default 10);
+#   SET:  free (default: the calibration-free methods) or gptq (GPTQ next to
+#         RTN at the same settings; needs CALIB=statistics from hfq calibrate).
+# Env: HFQ (the hfq binary), MODEL, TEXT, CALIB.
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,10 +17,23 @@ HFQ=${HFQ:-$here/build/bin/hfq}
 MODEL=${MODEL:-$here/models/stories15M}
 TEXT=${TEXT:-$here/../shared/corpora/stories-eval.txt}
 DOCS=${1:-10}
+SET=${2:-free}
 WORK=${WORK:-$(mktemp -d)}
 [ -x "$HFQ" ] || { echo "build hfq first (bash scripts/build.sh)" >&2; exit 1; }
 [ -f "$TEXT" ] || { echo "no evaluation text at $TEXT" >&2; exit 1; }
 
+if [ "$SET" = gptq ]; then
+  [ -f "${CALIB:-}" ] || { echo "SET=gptq needs CALIB=<stats.safetensors>" >&2; exit 1; }
+  configs=()
+  for bits in 4 3; do
+    for g in 0 32; do
+      label=$([ $g = 0 ] && echo per-channel || echo g$g)
+      configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
+      configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
+      configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
+    done
+  done
+else
 configs=(
   "rtn 8-bit per-channel|--method rtn --bits 8 --group-size 0"
   "rtn 8-bit g32|--method rtn --bits 8 --group-size 32"
@@ -35,6 +51,7 @@ configs=(
   "hqq 3-bit g32|--method hqq --bits 3 --group-size 32"
   "hqq 2-bit g32|--method hqq --bits 2 --group-size 32"
 )
+fi
 
 echo "| method | bits/weight | model bytes | perplexity | KL vs float | top-1 | quantize s |"
 echo "|---|---|---|---|---|---|---|"

@@ -78,6 +78,30 @@ bool inverseCholeskyUpper(const std::vector<double> &h, int64_t n,
 
 } // namespace
 
+llvm::Expected<std::vector<float>>
+mlir::hfq::numerics::hessianInverseFactor(std::vector<double> &H, int64_t cols,
+                                          double &percDamp,
+                                          std::vector<int64_t> *dead) {
+  for (int64_t c = 0; c < cols; ++c)
+    if (H[c * cols + c] == 0.0) {
+      H[c * cols + c] = 1.0;
+      if (dead)
+        dead->push_back(c);
+    }
+  double meanDiag = 0;
+  for (int64_t c = 0; c < cols; ++c)
+    meanDiag += H[c * cols + c];
+  meanDiag /= double(cols);
+  std::vector<float> upper;
+  for (int attempt = 0; attempt < 7; ++attempt, percDamp *= 10)
+    if (inverseCholeskyUpper(H, cols, percDamp * meanDiag, upper))
+      return upper;
+  return llvm::createStringError(llvm::formatv(
+      "the Hessian is not positive definite even with dampening {0} x "
+      "mean(diag H)",
+      percDamp / 10));
+}
+
 llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
     llvm::ArrayRef<float> weights, int64_t rows, int64_t cols,
     llvm::ArrayRef<double> hessian, const GPTQOptions &options) {
@@ -153,23 +177,11 @@ llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
     H.swap(Hp);
   }
   // 5./6. Dampening and the inverse's Cholesky factor.
-  double meanDiag = 0;
-  for (int64_t c = 0; c < cols; ++c)
-    meanDiag += H[c * cols + c];
-  meanDiag /= double(cols);
-  std::vector<float> Hinv;
   double percDamp = options.percDamp;
-  bool factored = false;
-  for (int attempt = 0; attempt < 7 && !factored; ++attempt) {
-    factored = inverseCholeskyUpper(H, cols, percDamp * meanDiag, Hinv);
-    if (!factored)
-      percDamp *= 10;
-  }
-  if (!factored)
-    return llvm::createStringError(llvm::formatv(
-        "the Hessian is not positive definite even with dampening {0} x "
-        "mean(diag H)",
-        percDamp / 10));
+  auto factor = hessianInverseFactor(H, cols, percDamp);
+  if (!factor)
+    return factor.takeError();
+  std::vector<float> Hinv = std::move(*factor);
   result.percDamp = percDamp;
 
   // 7. Column-by-column quantization with lazy batch updates.

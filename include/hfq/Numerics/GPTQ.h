@@ -60,6 +60,14 @@ llvm::Expected<GPTQResult> quantizeGPTQ(llvm::ArrayRef<float> weights,
                                         llvm::ArrayRef<double> hessian,
                                         const GPTQOptions &options);
 
+/// The upper Cholesky factor U (row-major float32) of (H + λI)⁻¹ with
+/// λ = percDamp · mean(diag H), raising percDamp tenfold (up to 6 times)
+/// while the factorization fails; `percDamp` returns the value used. H is
+/// modified: dead inputs (H_ii = 0) get H_ii = 1 and are listed in `dead`.
+llvm::Expected<std::vector<float>>
+hessianInverseFactor(std::vector<double> &hessian, int64_t cols,
+                     double &percDamp, std::vector<int64_t> *dead = nullptr);
+
 /// Dequantized weight of a GPTQ result (honours g_idx).
 std::vector<float> dequantizeGPTQ(const GPTQResult &r,
                                   const AffineScheme &scheme);
