@@ -7,8 +7,9 @@
 #
 # usage: bench/accuracy.sh [DOCS [SET]]
 #   DOCS: first N documents of the eval text (0 = all; default 10);
-#   SET:  free (default: the calibration-free methods) or gptq (GPTQ next to
-#         RTN at the same settings; needs CALIB=statistics from hfq calibrate).
+#   SET:  free (default: the calibration-free methods), gptq (GPTQ next to
+#         RTN at the same settings) or prune (SparseGPT next to magnitude
+#         pruning); gptq and prune need CALIB=statistics from hfq calibrate.
 # Env: HFQ (the hfq binary), MODEL, TEXT, CALIB.
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
 set -euo pipefail
@@ -22,8 +23,21 @@ WORK=${WORK:-$(mktemp -d)}
 [ -x "$HFQ" ] || { echo "build hfq first (bash scripts/build.sh)" >&2; exit 1; }
 [ -f "$TEXT" ] || { echo "no evaluation text at $TEXT" >&2; exit 1; }
 
-if [ "$SET" = gptq ]; then
-  [ -f "${CALIB:-}" ] || { echo "SET=gptq needs CALIB=<stats.safetensors>" >&2; exit 1; }
+if [ "$SET" = gptq ] || [ "$SET" = prune ]; then
+  [ -f "${CALIB:-}" ] || { echo "SET=$SET needs CALIB=<stats.safetensors>" >&2; exit 1; }
+fi
+if [ "$SET" = prune ]; then
+  configs=(
+    "magnitude 50%|prune --method magnitude --sparsity 0.5"
+    "sparsegpt 50%|prune --method sparsegpt --sparsity 0.5 --calib $CALIB"
+    "magnitude 2:4|prune --method magnitude --pattern 2:4"
+    "sparsegpt 2:4|prune --method sparsegpt --pattern 2:4 --calib $CALIB"
+    "magnitude 25%|prune --method magnitude --sparsity 0.25"
+    "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
+    "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
+    "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
+  )
+elif [ "$SET" = gptq ]; then
   configs=()
   for bits in 4 3; do
     for g in 0 32; do
@@ -53,8 +67,8 @@ configs=(
 )
 fi
 
-echo "| method | bits/weight | model bytes | perplexity | KL vs float | top-1 | quantize s |"
-echo "|---|---|---|---|---|---|---|"
+echo "| method | sparsity | bits/weight | model bytes | perplexity | KL vs float | top-1 | seconds |"
+echo "|---|---|---|---|---|---|---|---|"
 float_bytes=$(stat -c %s "$MODEL/model.safetensors")
 i=0
 for entry in "${configs[@]}"; do
@@ -62,24 +76,30 @@ for entry in "${configs[@]}"; do
   out="$WORK/q$i"
   rm -rf "$out"
   echo "[$i/${#configs[@]}] $name" >&2
+  case "$args" in prune*) tool=prune; args=${args#prune } ;; *) tool=quantize ;; esac
   # shellcheck disable=SC2086
-  "$HFQ" quantize "$MODEL" -o "$out" $args --quiet
-  summary=$("$HFQ" quantize "$MODEL" -o "$out.timed" $args 2>&1 | tail -1)
-  rm -rf "$out.timed"
+  summary=$("$HFQ" $tool "$MODEL" -o "$out" $args 2>&1 | grep "^hfq $tool: ")
   bits=$(sed -n 's/.*: \([0-9.]*\) bits per weight.*/\1/p' <<<"$summary")
-  bytes=$(sed -n 's/.*(\([0-9]*\) bytes).*/\1/p' <<<"$summary")
-  secs=$(sed -n 's/.*(\([0-9.]*\) s quantizing).*/\1/p' <<<"$summary")
+  bytes=$(stat -c %s "$out/model.safetensors")
+  secs=$(sed -n 's/.*(\([0-9.]*\) s in the pass).*/\1/p' <<<"$summary")
+  zeros=$(sed -n 's/.*: \([0-9.]*\)% zeros.*/\1/p' <<<"$summary")
+  case "$args" in
+    *--pattern*|*2:4*) sparsity="50% (2:4)" ;;
+    *) sparsity=${zeros:+$zeros%} ;;
+  esac
   kl=$("$HFQ" kl "$out" --reference "$MODEL" --text "$TEXT" --docs "$DOCS" --quiet)
   klv=$(sed -n 's/^kl: \([0-9.]*\) top1: \([0-9.]*\)%.*/\1/p' <<<"$kl")
   top1=$(sed -n 's/^kl: \([0-9.]*\) top1: \([0-9.]*\)%.*/\2/p' <<<"$kl")
   ppl=$(sed -n 's/^perplexity: \([0-9.]*\) (reference \([0-9.]*\))/\1/p' <<<"$kl")
   ref=$(sed -n 's/^perplexity: \([0-9.]*\) (reference \([0-9.]*\))/\2/p' <<<"$kl")
   positions=$(sed -n 's/.*(\([0-9]*\) positions).*/\1/p' <<<"$kl")
-  echo "| $name | $bits | $bytes | $ppl | $klv | $top1% | $secs |"
+  echo "| $name | ${sparsity:--} | ${bits:-32 (dense)} | $bytes | $ppl | $klv | $top1% | ${secs:--} |"
   rm -rf "$out"
 done
-echo "| float32 (reference) | 32 | $float_bytes | $ref | 0 | 100% | - |"
+echo "| float32 (reference) | 0 | 32 | $float_bytes | $ref | 0 | 100% | - |"
 echo
 echo "Evaluated on ${positions} positions (first ${DOCS} documents of $(basename "$TEXT"); 0 = all)."
-g128=$("$HFQ" quantize "$MODEL" -o "$WORK/g128" --method rtn --bits 4 --group-size 128 2>&1 || true)
-echo "Group size 128: \`$(tail -1 <<<"$g128")\`"
+if [ "$SET" = free ]; then
+  g128=$("$HFQ" quantize "$MODEL" -o "$WORK/g128" --method rtn --bits 4 --group-size 128 2>&1 || true)
+  echo "Group size 128: \`$(tail -1 <<<"$g128")\`"
+fi

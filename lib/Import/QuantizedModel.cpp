@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 using namespace mlir;
@@ -233,6 +234,37 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   if (error)
     return std::move(error);
 
+  // Float weights a pass rewrote in place (pruned, still dense): written
+  // under the linear's own weight name.
+  module.walk([&](LinearOp op) -> WalkResult {
+    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
+    auto name = dyn_cast<NameLoc>(op.getLoc());
+    if (!type || !constant)
+      return WalkResult::advance();
+    std::optional<io::DType> dtype = dtypeOf(type.getElementType());
+    auto data = bytesOf(constant.getValue());
+    if (!name || !dtype || !type.getElementType().isF32() || !data) {
+      if (data)
+        error = fail("a rewritten float weight must be f32 on a linear that "
+                     "carries its HF name");
+      else
+        error = data.takeError();
+      return WalkResult::interrupt();
+    }
+    const float *values = reinterpret_cast<const float *>(data->data());
+    int64_t count = int64_t(data->size() / sizeof(float));
+    summary.denseLinears += 1;
+    summary.denseWeights += count;
+    summary.denseZeros += std::count(values, values + count, 0.0f);
+    add({name.getName().str() + ".weight", *dtype,
+         std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+         std::move(*data)});
+    return WalkResult::advance();
+  });
+  if (error)
+    return std::move(error);
+
   // Float tensors the model still reads.
   std::set<std::string> floatNames;
   module.walk([&](WeightOp op) { floatNames.insert(op.getName().str()); });
@@ -252,6 +284,8 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   if (!config)
     return config.takeError();
   json qc = settingsJson(module->getAttrOfType<DictionaryAttr>("hfq.quantization"));
+  if (auto pruning = module->getAttrOfType<DictionaryAttr>("hfq.pruning"))
+    qc["pruning"] = settingsJson(pruning);
   qc["quant_method"] = "hfq";
   qc["format_version"] = 1;
   qc["modules"] = modules;

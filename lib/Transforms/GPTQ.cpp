@@ -27,10 +27,9 @@ using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
 
-namespace {
-
-/// H = 2 XᵀX / N of linear `name` from the statistics file.
-llvm::Expected<std::vector<double>> hessianOf(const io::SafetensorsFile &file,
+/// H = 2 XᵀX / N of linear `name` from the statistics file (also used by
+/// hfq-prune's SparseGPT).
+llvm::Expected<std::vector<double>> mlir::hfq::detail::hessianOf(const io::SafetensorsFile &file,
                                               llvm::StringRef path,
                                               const std::string &name,
                                               int64_t cols) {
@@ -58,6 +57,8 @@ llvm::Expected<std::vector<double>> hessianOf(const io::SafetensorsFile &file,
     v = 2.0 * v / double(n);
   return h;
 }
+
+namespace {
 
 struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
   using GPTQBase::GPTQBase;

@@ -11,6 +11,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
+#include <cstring>
 #include <cmath>
 
 using namespace mlir;
@@ -20,10 +21,11 @@ namespace nx = mlir::hfq::numerics;
 
 namespace {
 
-/// Where a linear's float weight comes from: a constant in the IR, or the
-/// checkpoint tensor `checkpointName`.
+/// Where a linear's float weight comes from: a constant in the IR (dense,
+/// or an f32 dense_resource an earlier pass produced), or the checkpoint
+/// tensor `checkpointName`.
 struct WeightSource {
-  DenseElementsAttr constant;
+  ElementsAttr constant;
   std::string checkpointName;
 };
 
@@ -42,14 +44,25 @@ std::optional<WeightSource> traceWeight(Value w) {
   }
   if (auto weight = dyn_cast_or_null<WeightOp>(def))
     return WeightSource{{}, weight.getName().str()};
-  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def))
+  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def)) {
     if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
       if (isa<FloatType>(dense.getElementType()))
         return WeightSource{dense, ""};
+    if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+      if (blob.getElementType().isF32() && blob.getRawHandle().getBlob())
+        return WeightSource{blob, ""};
+  }
   return std::nullopt;
 }
 
-std::vector<float> floatsOf(DenseElementsAttr attr) {
+std::vector<float> floatsOf(ElementsAttr elements) {
+  if (auto blob = dyn_cast<DenseResourceElementsAttr>(elements)) {
+    llvm::ArrayRef<char> data = blob.getRawHandle().getBlob()->getData();
+    std::vector<float> out(data.size() / sizeof(float));
+    std::memcpy(out.data(), data.data(), out.size() * sizeof(float));
+    return out;
+  }
+  auto attr = cast<DenseElementsAttr>(elements);
   std::vector<float> out;
   out.reserve(attr.getNumElements());
   for (APFloat v : attr.getValues<APFloat>()) {
@@ -199,7 +212,7 @@ std::string mlir::hfq::detail::linearName(LinearOp op) {
 
 LogicalResult mlir::hfq::detail::rewriteLinearWeights(
     ModuleOp module, const LinearSelection &selection, llvm::StringRef method,
-    bool report, QuantizeWeightFn quantize) {
+    bool report, QuantizeWeightFn quantize, llvm::StringRef verb) {
   SmallVector<LinearOp> linears;
   module.walk([&](LinearOp op) {
     if (isa<RankedTensorType>(op.getWeight().getType()) &&
@@ -237,22 +250,27 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
       return op.emitError() << llvm::toString(q.takeError());
 
     OpBuilder b(op);
-    auto encoding = cast<EncodingAttrInterface>(q->encoding);
-    auto qtype =
-        QTensorType::get(module.getContext(), type.getShape(),
-                         cast<FloatType>(type.getElementType()), encoding);
-    SmallVector<Value> parts;
     std::string base =
         src->checkpointName.empty() ? name + ".weight" : src->checkpointName;
-    for (auto [part, partName] : llvm::zip(q->parts, encoding.getPartNames()))
-      parts.push_back(partConstant(b, op.getLoc(), part,
-                                   src->constant == nullptr,
-                                   base + "." + partName.str()));
-    Value assembled = AssembleOp::create(b, op.getLoc(), qtype, parts);
-    op.getWeightMutable().assign(assembled);
+    bool resource = !src->constant || isa<DenseResourceElementsAttr>(src->constant);
+    Value replacement;
+    if (!q->encoding) {
+      replacement = partConstant(b, op.getLoc(), q->parts.front(), resource, base);
+    } else {
+      auto encoding = cast<EncodingAttrInterface>(q->encoding);
+      auto qtype =
+          QTensorType::get(module.getContext(), type.getShape(),
+                           cast<FloatType>(type.getElementType()), encoding);
+      SmallVector<Value> parts;
+      for (auto [part, partName] : llvm::zip(q->parts, encoding.getPartNames()))
+        parts.push_back(partConstant(b, op.getLoc(), part, resource,
+                                     base + "." + partName.str()));
+      replacement = AssembleOp::create(b, op.getLoc(), qtype, parts);
+    }
+    op.getWeightMutable().assign(replacement);
     if (q->outlierThreshold)
       op.setOutlierThresholdAttr(b.getF64FloatAttr(*q->outlierThreshold));
-    done[weight] = assembled;
+    done[weight] = replacement;
 
     if (report) {
       double err = 0, ref = 0;
@@ -265,9 +283,9 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
                            std::chrono::steady_clock::now() - start)
                            .count();
       llvm::errs() << llvm::formatv(
-          "quantized {0} [{1}x{2}] {3}: rel_rmse {4:F5}, {5:F2} s\n",
+          "{6} {0} [{1}x{2}] {3}: rel_rmse {4:F5}, {5:F2} s\n",
           name.empty() ? "<unnamed linear>" : name, rows, cols, method,
-          ref > 0 ? std::sqrt(err / ref) : std::sqrt(err), seconds);
+          ref > 0 ? std::sqrt(err / ref) : std::sqrt(err), seconds, verb);
     }
   }
   // The float originals (and the widening generics in front of them) are

@@ -14,6 +14,7 @@
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 #include "hfq/IO/Checkpoint.h"
+#include "hfq/IO/Safetensors.h"
 #include "hfq/Numerics/Affine.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -34,7 +35,8 @@ struct Part {
 
 /// A quantized weight: its encoding, its parts in the encoding's order, the
 /// dequantized values (for the error report) and, for LLM.int8, the
-/// threshold to put on the linear.
+/// threshold to put on the linear. Without an encoding the single part is
+/// a new float weight (pruned, still dense).
 struct Quantized {
   Attribute encoding;
   std::vector<Part> parts;
@@ -94,13 +96,22 @@ using QuantizeWeightFn = llvm::function_ref<llvm::Expected<Quantized>(
     LinearOp op, llvm::ArrayRef<float> values, int64_t rows, int64_t cols)>;
 
 /// Runs `quantize` on every selected linear with a float weight and rewrites
-/// it; with `report`, one line per linear on stderr. Errors are emitted on
+/// it; with `report`, one line per linear on stderr ("<verb> NAME ..."). Errors are emitted on
 /// the linear; weights that are neither constants nor checkpoint tensors
 /// are left in float with a warning.
 LogicalResult rewriteLinearWeights(ModuleOp module,
                                    const LinearSelection &selection,
                                    llvm::StringRef method, bool report,
-                                   QuantizeWeightFn quantize);
+                                   QuantizeWeightFn quantize,
+                                   llvm::StringRef verb = "quantized");
+
+/// H = 2 XᵀX / N of linear `name` from a statistics file written by
+/// hfq calibrate (NAME.xtx F64 [in, in], NAME.tokens I64 [1]); errors say
+/// when the file does not match the linear.
+llvm::Expected<std::vector<double>> hessianOf(const io::SafetensorsFile &file,
+                                              llvm::StringRef path,
+                                              const std::string &name,
+                                              int64_t cols);
 
 } // namespace mlir::hfq::detail
 

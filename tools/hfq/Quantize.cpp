@@ -23,7 +23,8 @@ using namespace mlir::hfq;
 llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
                                    llvm::StringRef outDir,
                                    std::unique_ptr<mlir::Pass> pass,
-                                   llvm::StringRef method, bool quiet,
+                                   llvm::StringRef method,
+                                   llvm::StringRef tool, bool quiet,
                                    llvm::raw_ostream &os) {
   auto start = std::chrono::steady_clock::now();
   auto config = io::ModelConfig::load(modelDir);
@@ -39,7 +40,8 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
   if (!already)
     return already.takeError();
   if (!already->empty())
-    return fail(modelDir + " is already quantized; quantize its float source");
+    return fail(modelDir + " is already quantized; " + tool +
+                " its float source");
 
   ImportOptions importOptions;
   llvm::SmallString<256> absolute(modelDir);
@@ -62,10 +64,12 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
     PassManager pm(&ctx, ModuleOp::getOperationName());
     pm.addPass(std::move(pass));
     if (failed(pm.run(**module)))
-      return fail("quantization failed: " + messages);
+      return fail((tool == "prune" ? "pruning failed: " : "quantization failed: ") +
+                  messages);
   }
   if (!messages.empty())
-    os << "hfq quantize: warning: " << messages << "\n"; // linears left in float
+    os << "hfq " << tool << ": warning: " << messages
+       << "\n"; // linears left in float
   double quantizeSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -73,23 +77,32 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
   auto summary = writeQuantizedModel(**module, modelDir, *ckpt, outDir);
   if (!summary)
     return summary.takeError();
-  if (summary->linears == 0)
-    os << "hfq quantize: warning: no linear matched; the output is the float "
-          "model\n";
+  if (summary->linears == 0 && summary->denseLinears == 0)
+    os << "hfq " << tool
+       << ": warning: no linear matched; the output is the float model\n";
   double totalSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  if (!quiet)
+  if (!quiet && summary->denseLinears)
+    os << llvm::formatv("hfq {4}: {0} linears ({1} weights) rewritten in "
+                        "float with {2}: {3:F2}% zeros; -> {5} in {6:F2} s "
+                        "({7:F2} s in the pass)\n",
+                        summary->denseLinears, summary->denseWeights, method,
+                        100.0 * double(summary->denseZeros) /
+                            double(summary->denseWeights),
+                        tool, outDir, totalSeconds, quantizeSeconds);
+  if (!quiet && (summary->linears || !summary->denseLinears))
     os << llvm::formatv(
-        "hfq quantize: {0} linears ({1} weights) with {2}: {3:F3} bits per "
+        "hfq {9}: {0} linears ({1} weights) with {2}: {3:F3} bits per "
         "weight including scales/zeros; {4} -> {5} ({6} bytes) in {7:F2} s "
-        "({8:F2} s quantizing)\n",
+        "({8:F2} s in the pass)\n",
         summary->linears, summary->quantizedWeights,
         method,
         summary->quantizedWeights
             ? 8.0 * double(summary->quantizedBytes) /
                   double(summary->quantizedWeights)
             : 0.0,
-        modelDir, outDir, summary->fileBytes, totalSeconds, quantizeSeconds);
+        modelDir, outDir, summary->fileBytes, totalSeconds, quantizeSeconds,
+        tool);
   return llvm::Error::success();
 }

@@ -15,12 +15,13 @@
 
 namespace mlir::hfq {
 
-/// Imports `modelDir`, runs `pass` (a quantization pass; `method` names it
-/// in the summary) and writes the quantized directory `outDir`.
+/// Imports `modelDir`, runs `pass` (a quantization or pruning pass;
+/// `method` names it and `tool` the subcommand in the summary) and writes
+/// the model directory `outDir`.
 llvm::Error runQuantize(llvm::StringRef modelDir, llvm::StringRef outDir,
                         std::unique_ptr<mlir::Pass> pass,
-                        llvm::StringRef method, bool quiet,
-                        llvm::raw_ostream &os);
+                        llvm::StringRef method, llvm::StringRef tool,
+                        bool quiet, llvm::raw_ostream &os);
 
 } // namespace mlir::hfq
 

@@ -10,8 +10,9 @@
 //   kl          KL divergence and top-1 agreement against a reference
 //   calibrate   per-linear input statistics for calibration-based methods
 //   logits      one forward pass's logits, for comparisons with other tools
-//   quantize    calibration-free quantization (rtn, nf4, fp4, int8, hqq)
-//               into a quantized model directory
+//   quantize    quantization (rtn, nf4, fp4, int8, hqq; gptq from
+//               calibration) into a quantized model directory
+//   prune       magnitude / structured / N:M / SparseGPT pruning
 //   quant-error quantize every linear weight through the compiler
 //               (hfq.quantize -> hfq.dequantize, JIT-compiled) and report
 //               the error per tensor
@@ -67,6 +68,8 @@ cl::SubCommand importCmd("import",
 cl::SubCommand quantizeCmd("quantize",
                            "Quantize the linears of a model into a quantized "
                            "model directory");
+cl::SubCommand pruneCmd("prune", "Prune the linears of a model into a model "
+                                 "directory (dense zeros or 2:4 metadata)");
 cl::SubCommand generateCmd("generate", "Generate text with a model");
 cl::SubCommand perplexityCmd("perplexity",
                               "Perplexity of a model on a text, one document "
@@ -162,13 +165,13 @@ cl::opt<std::string> calOutput("o", cl::Required,
                                cl::cat(hfqCategory));
 cl::opt<int64_t> calSamples("samples", cl::desc("documents to run"),
                             cl::init(128), cl::sub(calibrateCmd),
-                            cl::sub(quantizeCmd),
+                            cl::sub(quantizeCmd), cl::sub(pruneCmd),
                             cl::cat(hfqCategory));
 cl::opt<int64_t> calSeqLen("seq-len",
                            cl::desc("tokens per document at most (BOS "
                                     "included)"),
                            cl::init(512), cl::sub(calibrateCmd),
-                           cl::sub(quantizeCmd),
+                           cl::sub(quantizeCmd), cl::sub(pruneCmd),
                            cl::cat(hfqCategory));
 cl::opt<std::string> logitsModel(cl::Positional, cl::Required,
                                  cl::desc("<model dir or .mlir>"),
@@ -269,12 +272,101 @@ cl::list<std::string> qExclude("exclude",
                                         "float (repeatable)"),
                                cl::sub(quantizeCmd), cl::cat(hfqCategory));
 
+cl::opt<std::string> pModel(cl::Positional, cl::Required,
+                            cl::desc("<model dir>"), cl::sub(pruneCmd),
+                            cl::cat(hfqCategory));
+cl::opt<std::string> pOutput("o", cl::Required,
+                             cl::desc("output directory (must not exist)"),
+                             cl::value_desc("dir"), cl::sub(pruneCmd),
+                             cl::cat(hfqCategory));
+cl::opt<std::string> pMethod("method",
+                             cl::desc("magnitude | structured | 2:4 (magnitude "
+                                      "with the 2:4 pattern) | sparsegpt"),
+                             cl::init("magnitude"), cl::sub(pruneCmd),
+                             cl::cat(hfqCategory));
+cl::opt<double> pSparsity("sparsity", cl::desc("fraction to prune"),
+                          cl::init(0.5), cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<std::string> pPattern("pattern",
+                              cl::desc("N:M pattern, N kept of every M (2:4)"),
+                              cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<std::string> pCalib("calib",
+                            cl::desc("sparsegpt: statistics from hfq "
+                                     "calibrate, or text to calibrate on"),
+                            cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<int64_t> pAxis("axis", cl::desc("structured: 0 rows, 1 columns"),
+                       cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<int64_t> pUnit("unit", cl::desc("structured: rows/columns per unit"),
+                       cl::init(1), cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<unsigned> pBits("bits", cl::desc("sparsegpt: joint quantization bits"),
+                        cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::list<std::string> pInclude("include", cl::desc("regex of linears to prune"),
+                               cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::list<std::string> pExclude("exclude", cl::desc("regex of linears to keep"),
+                               cl::sub(pruneCmd), cl::cat(hfqCategory));
+
 cl::opt<bool> quiet("quiet", cl::desc("no progress output on stderr"),
                     cl::sub(cl::SubCommand::getAll()), cl::cat(hfqCategory));
 
 int reportError(Error error) {
   WithColor::error(errs(), "hfq") << toString(std::move(error)) << "\n";
   return 1;
+}
+
+/// Calibration statistics for gptq/sparsegpt: a .safetensors file as given,
+/// or text calibrated now into a temporary file (removed afterwards).
+struct TempStats {
+  std::string path;
+  SmallString<128> temporary;
+  ~TempStats() {
+    if (!temporary.empty())
+      sys::fs::remove(temporary);
+  }
+  Error resolve(StringRef model, StringRef calib) {
+    if (calib.ends_with(".safetensors")) {
+      path = calib.str();
+      return Error::success();
+    }
+    if (std::error_code ec = sys::fs::createTemporaryFile(
+            "hfq-calib", "safetensors", temporary))
+      return fail("temporary file: " + ec.message());
+    CalibrateOptions c;
+    c.textPath = calib.str();
+    c.outputPath = path = temporary.str().str();
+    c.samples = calSamples;
+    c.seqLen = calSeqLen;
+    c.quiet = quiet;
+    return runCalibrate(model, c, errs());
+  }
+};
+
+int runPruneCmd() {
+  PruneOptions o;
+  o.method = pMethod;
+  o.pattern = pPattern;
+  if (pMethod == "2:4") {
+    o.method = "magnitude";
+    o.pattern = "2:4";
+  }
+  o.sparsity = pSparsity;
+  o.axis = pAxis;
+  o.unit = pUnit;
+  o.bits = pBits;
+  o.include.assign(pInclude.begin(), pInclude.end());
+  o.exclude.assign(pExclude.begin(), pExclude.end());
+  o.report = !quiet;
+  TempStats stats;
+  if (o.method == "sparsegpt") {
+    if (pCalib.empty())
+      return reportError(fail("--method sparsegpt needs --calib (statistics "
+                              "from hfq calibrate, or calibration text)"));
+    if (Error e = stats.resolve(pModel, pCalib))
+      return reportError(std::move(e));
+    o.stats = stats.path;
+  }
+  if (Error e = runQuantize(pModel, pOutput, createPrune(o), o.method, "prune",
+                            quiet, errs()))
+    return reportError(std::move(e));
+  return 0;
 }
 
 int runQuantizeCmd() {
@@ -288,26 +380,11 @@ int runQuantizeCmd() {
     if (qCalib.empty())
       return reportError(fail("--method gptq needs --calib (statistics from "
                               "hfq calibrate, or calibration text)"));
-    std::string stats = qCalib;
-    SmallString<128> tmpStats;
-    if (!StringRef(qCalib).ends_with(".safetensors")) {
-      if (std::error_code ec = sys::fs::createTemporaryFile(
-              "hfq-calib", "safetensors", tmpStats))
-        return reportError(fail("temporary file: " + ec.message()));
-      CalibrateOptions c;
-      c.textPath = qCalib;
-      c.outputPath = tmpStats.str().str();
-      c.samples = calSamples;
-      c.seqLen = calSeqLen;
-      c.quiet = quiet;
-      if (Error e = runCalibrate(qModel, c, errs())) {
-        sys::fs::remove(tmpStats);
-        return reportError(std::move(e));
-      }
-      stats = c.outputPath;
-    }
+    TempStats stats;
+    if (Error e = stats.resolve(qModel, qCalib))
+      return reportError(std::move(e));
     GPTQOptions o;
-    o.stats = stats;
+    o.stats = stats.path;
     o.bits = qBits;
     o.groupSize = group;
     o.symmetric = qSym;
@@ -318,10 +395,9 @@ int runQuantizeCmd() {
     o.include.assign(qInclude.begin(), qInclude.end());
     o.exclude.assign(qExclude.begin(), qExclude.end());
     o.report = !quiet;
-    Error e = runQuantize(qModel, qOutput, createGPTQ(o), "gptq", quiet, errs());
-    if (!tmpStats.empty())
-      sys::fs::remove(tmpStats);
-    if (e)
+    if (Error e =
+            runQuantize(qModel, qOutput, createGPTQ(o), "gptq", "quantize", quiet,
+                        errs()))
       return reportError(std::move(e));
     return 0;
   }
@@ -339,7 +415,7 @@ int runQuantizeCmd() {
   o.exclude.assign(qExclude.begin(), qExclude.end());
   o.report = !quiet;
   if (Error e = runQuantize(qModel, qOutput, createQuantizeLinears(o),
-                            qMethod, quiet, errs()))
+                            qMethod, "quantize", quiet, errs()))
     return reportError(std::move(e));
   return 0;
 }
@@ -595,6 +671,9 @@ int main(int argc, char **argv) {
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
       "  hfq calibrate MODEL --text FILE [--samples N --seq-len L] -o "
       "stats.safetensors\n"
+      "  hfq prune MODEL -o OUT --method magnitude|structured|2:4|sparsegpt "
+      "[--sparsity S --pattern N:M --calib STATS|TEXT --axis A --unit U "
+      "--bits B]\n"
       "  hfq quantize MODEL -o OUT --method gptq --calib STATS|TEXT [--bits B "
       "--group-size G --sym --act-order --static-groups --damp D]\n"
       "  hfq quantize MODEL -o OUT --method rtn|nf4|fp4|int8|hqq [--bits B "
@@ -606,6 +685,8 @@ int main(int argc, char **argv) {
     return runInspect();
   if (quantizeCmd)
     return runQuantizeCmd();
+  if (pruneCmd)
+    return runPruneCmd();
   if (quantErrorCmd)
     return runQuantError();
   if (tokenizeCmd)
@@ -638,7 +719,7 @@ int main(int argc, char **argv) {
   if (generateCmd)
     return runGenerate();
   errs() << "hfq: expected a subcommand (inspect, tokenize, import, generate, "
-            "perplexity, kl, calibrate, logits, quantize, quant-error); see "
+            "perplexity, kl, calibrate, logits, quantize, prune, quant-error); see "
             "hfq --help\n";
   return 2;
 }

@@ -10,7 +10,8 @@
 // - hfq-quantize-linears produces weights that compute exactly what
 //   `hfq.quantize` computes for the same encoding (rtn, nf4, fp4, double
 //   quant), and what the numerics library dequantizes (MSE clip, HQQ);
-// - LLM.int8's mixed decomposition equals a C++ transcription of it.
+// - LLM.int8's mixed decomposition equals a C++ transcription of it;
+// - 2:4 sparse weights from hfq-prune compute x * W_pruned^T.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "hfq/Numerics/Affine.h"
 #include "hfq/Numerics/Codebooks.h"
 #include "hfq/Numerics/Packing.h"
+#include "hfq/Numerics/Pruning.h"
 #include "hfq/Pipelines/Pipelines.h"
 #include "hfq/Transforms/Passes.h"
 
@@ -636,6 +638,24 @@ TEST(QuantizePass, LLMInt8MixedDecomposition) {
     else
       EXPECT_GT(std::sqrt(err / ref), 0.02);
   }
+}
+
+TEST(PrunePass, TwoFourSparseWeightsCompute) {
+  LinearModule m = makeLinear(3, 64, 8);
+  PruneOptions o;
+  o.method = "magnitude";
+  o.pattern = "2:4";
+  Jit jit;
+  ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
+    pm.addPass(createPrune(o));
+  }));
+  auto pruned = nx::pruneMagnitude(m.w, 8, 64, 0, {2, 4});
+  ASSERT_TRUE(bool(pruned));
+  std::vector<float> got = jit.call2d<float>("passed");
+  std::vector<float> want = matmulT(m.x, pruned->weights, 3, 64, 8);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], want[i]) << "element " << i;
 }
 
 } // namespace

@@ -52,6 +52,10 @@ struct QuantizedModelSummary {
   /// Weights of the quantized linears, and the bytes their parts take.
   int64_t quantizedWeights = 0;
   uint64_t quantizedBytes = 0;
+  /// Linears whose float weight a pass rewrote (pruned, still dense), and
+  /// how many of their weights are exactly zero.
+  int64_t denseLinears = 0;
+  int64_t denseWeights = 0, denseZeros = 0;
   /// Size of the written model.safetensors.
   uint64_t fileBytes = 0;
 };

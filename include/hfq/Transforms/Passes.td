@@ -156,4 +156,51 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
                            "::mlir::hfq::HFQDialect"];
 }
 
+def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
+  let summary = "Prune linear weights (magnitude, structured, N:M, SparseGPT)";
+  let description = [{
+    Prunes every selected `hfq.linear` (selection and weight sources as in
+    `hfq-quantize-linears`) by `method` (numerics/Pruning.h):
+    - `magnitude`: the `sparsity` fraction of smallest |w| per layer, or with
+      `pattern=N:M` the M-N smallest of every M consecutive inputs;
+    - `structured`: units of `unit` rows (`axis=0`, outputs; unit = head_dim
+      prunes attention heads) or columns (`axis=1`, inputs) with the
+      smallest L2 norm, `sparsity` of them;
+    - `sparsegpt`: SparseGPT from the calibration statistics `stats`
+      (H = 2 XᵀX / N) with `damp`, `block-size`, unstructured `sparsity` or
+      `pattern=N:M`, and with `bits` > 0 joint per-channel quantization.
+    N:M results become `#hfq.sparse<n, m>` weights (packed position metadata
+    plus the kept values); unstructured and structured results stay dense
+    float weights with exact zeros; jointly quantized ones are
+    `#hfq.affine` per-channel weights whose pruned codes dequantize to 0.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"magnitude\"",
+           "magnitude | structured | sparsegpt">,
+    Option<"sparsity", "sparsity", "double", "0.5",
+           "fraction of weights (or units) to prune">,
+    Option<"pattern", "pattern", "std::string", "\"\"",
+           "N:M semi-structured pattern (N kept of every M), e.g. 2:4">,
+    Option<"axis", "axis", "int64_t", "0",
+           "structured: 0 prunes output rows, 1 input columns">,
+    Option<"unit", "unit", "int64_t", "1",
+           "structured: rows/columns pruned together (head_dim for heads)">,
+    Option<"stats", "stats", "std::string", "\"\"",
+           "sparsegpt: calibration statistics (.safetensors)">,
+    Option<"damp", "damp", "double", "0.01", "sparsegpt: dampening">,
+    Option<"blockSize", "block-size", "int64_t", "128",
+           "sparsegpt: columns per block (mask selection and updates)">,
+    Option<"bits", "bits", "unsigned", "0",
+           "sparsegpt: quantize the kept weights jointly (0: no)">,
+    ListOption<"include", "include", "std::string",
+               "regexes of linear names to prune (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "regexes of linear names to leave alone">,
+    Option<"report", "report", "bool", "false",
+           "print one line per pruned linear to stderr">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::hfq::HFQDialect"];
+}
+
 #endif // HFQ_TRANSFORMS_PASSES_TD

@@ -614,10 +614,47 @@ SmallVector<Value> quantizeCodebook(OpBuilder &b, Location loc, Value input,
 // Dispatch over encodings
 //===----------------------------------------------------------------------===//
 
+/// N:M sparse: element c of a row is the kept value whose index equals
+/// c mod m within group c / m, else 0 (a select chain over the n slots).
+Value dequantizeSparse(OpBuilder &b, Location loc, QTensorType type,
+                       SparseEncodingAttr enc, ValueRange parts) {
+  ArrayRef<int64_t> shape = type.getShape();
+  Type elemType = type.getElementType();
+  const int64_t n = enc.getN(), m = enc.getM();
+  SmallVector<int64_t> kept(shape);
+  kept.back() = enc.getKeptPerRow(shape.back());
+  Value indices = unpackCodes(b, loc, parts[0], kept, enc.getCodeBits(),
+                              enc.getStorageBits(), enc.getOrder());
+  Value values = parts[1];
+  return generateTensor(
+      b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
+        Value last = ivs.back();
+        Value group = arith::DivUIOp::create(e.b, e.loc, last, e.index(m));
+        Value pos = arith::IndexCastOp::create(
+            e.b, e.loc, e.b.getI32Type(),
+            arith::RemUIOp::create(e.b, e.loc, last, e.index(m)));
+        Value result = e.floatConst(elemType, 0.0);
+        SmallVector<Value> at(ivs.drop_back());
+        at.push_back(Value());
+        for (int64_t j = 0; j < n; ++j) {
+          at.back() = arith::AddIOp::create(
+              e.b, e.loc, arith::MulIOp::create(e.b, e.loc, group, e.index(n)),
+              e.index(j));
+          Value hit = arith::CmpIOp::create(e.b, e.loc, arith::CmpIPredicate::eq,
+                                            e.extract(indices, at), pos);
+          result = arith::SelectOp::create(e.b, e.loc, hit,
+                                           e.extract(values, at), result);
+        }
+        return result;
+      });
+}
+
 Value dequantize(OpBuilder &b, Location loc, QTensorType type,
                  ValueRange parts) {
   if (auto affine = dyn_cast<AffineEncodingAttr>(type.getEncoding()))
     return dequantizeAffine(b, loc, type, affine, parts);
+  if (auto sparse = dyn_cast<SparseEncodingAttr>(type.getEncoding()))
+    return dequantizeSparse(b, loc, type, sparse, parts);
   return dequantizeCodebook(b, loc, type,
                             cast<CodebookEncodingAttr>(type.getEncoding()),
                             parts);

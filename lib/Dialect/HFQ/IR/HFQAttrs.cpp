@@ -243,3 +243,47 @@ CodebookEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
   }
   return parts;
 }
+
+//===----------------------------------------------------------------------===//
+// SparseEncodingAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+SparseEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                           int64_t n, int64_t m) {
+  if (!llvm::is_contained({2, 4, 8, 16}, m))
+    return emitError() << "m must be 2, 4, 8 or 16, got " << m;
+  if (n <= 0 || n >= m)
+    return emitError() << "n must be in [1, m), got " << n << " of " << m;
+  return success();
+}
+
+unsigned SparseEncodingAttr::getCodeBits() const {
+  return llvm::Log2_64(getM());
+}
+unsigned SparseEncodingAttr::getStorageBits() const { return 8; }
+PackOrder SparseEncodingAttr::getOrder() const { return PackOrder::lsb_first; }
+
+LogicalResult SparseEncodingAttr::verifyForShape(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
+    FloatType elementType) const {
+  if (shape.empty() || shape.back() % getM() != 0)
+    return emitError() << "the last dimension must be a multiple of m = "
+                       << getM();
+  SmallVector<int64_t> kept(shape);
+  kept.back() = getKeptPerRow(shape.back());
+  return verifyPackedLastDim(emitError, kept, getCodeBits(), getStorageBits());
+}
+
+SmallVector<StringRef> SparseEncodingAttr::getPartNames() const {
+  return {"indices", "values"};
+}
+
+SmallVector<RankedTensorType>
+SparseEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
+                                 FloatType elementType) const {
+  SmallVector<int64_t> kept(shape);
+  kept.back() = getKeptPerRow(shape.back());
+  return {packedCodesType(kept, getCodeBits(), getStorageBits(), getContext()),
+          RankedTensorType::get(kept, elementType)};
+}

@@ -120,4 +120,33 @@ def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
   }];
 }
 
+def HFQ_SparseEncodingAttr : HFQ_Attr<"SparseEncoding", "sparse",
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+  let summary = "N:M semi-structured sparsity (n kept of every m)";
+  let description = [{
+    In every run of `m` consecutive elements along the last dimension at most
+    `n` are non-zero (2:4 is the pattern sparse tensor cores run). Parts:
+    `indices`, the position (0..m-1) of each kept value inside its group as
+    `log2(m)`-bit codes packed lsb-first into i8 along the last dimension
+    (for 2:4: 2 bits per kept value, NVIDIA's metadata density), and
+    `values` `[..., last * n / m]` in the weight's float type, in group order.
+    Element `c` of a row is `values[g * n + j]` when `indices[g * n + j] ==
+    c mod m` for some `j` (with `g = c / m`), and 0 otherwise. Produced by
+    pruning passes (`hfq-prune`), not by `hfq.quantize`.
+
+    ```mlir
+    #hfq.sparse<n = 2, m = 4>
+    ```
+  }];
+  let parameters = (ins "int64_t":$n, "int64_t":$m);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Kept values per row of `lastDim` elements.
+    int64_t getKeptPerRow(int64_t lastDim) const {
+      return lastDim / getM() * getN();
+    }
+  }];
+}
+
 #endif // HFQ_DIALECT_HFQ_IR_HFQATTRS_TD

@@ -1,0 +1,44 @@
+// RUN: hfq-opt %s --hfq-prune="method=magnitude pattern=2:4" | FileCheck %s --check-prefix=NM
+// RUN: hfq-opt %s --hfq-prune="method=magnitude sparsity=0.5" | FileCheck %s --check-prefix=HALF
+// RUN: hfq-opt %s --hfq-prune="method=structured sparsity=0.5 axis=0" | FileCheck %s --check-prefix=ROWS
+// RUN: python3 %S/Inputs/make_stats.py %t.stats.safetensors model.layers.0.mlp.up_proj 8
+// RUN: hfq-opt %s --hfq-prune="method=sparsegpt pattern=2:4 stats=%t.stats.safetensors" | FileCheck %s --check-prefix=SGPT
+// RUN: hfq-opt %s --hfq-prune="method=sparsegpt sparsity=0.5 bits=4 stats=%t.stats.safetensors" | FileCheck %s --check-prefix=JOINT
+// RUN: hfq-opt %s --hfq-prune="method=magnitude pattern=2:4" --hfq-lower-to-llvm -o /dev/null
+// RUN: not hfq-opt %s --hfq-prune="method=random" 2>&1 | FileCheck %s --check-prefix=METHOD
+// RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=2-4" 2>&1 | FileCheck %s --check-prefix=PATTERN
+// RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=3:3" 2>&1 | FileCheck %s --check-prefix=BADNM
+// RUN: not hfq-opt %s --hfq-prune="method=sparsegpt" 2>&1 | FileCheck %s --check-prefix=NOSTATS
+// RUN: not hfq-opt %s --hfq-prune="method=magnitude sparsity=1.0" 2>&1 | FileCheck %s --check-prefix=SPARSITY
+
+// Row 0 groups [1, -2, 0.5, 0.25] and [-0.75, 3, 0.1, 1.5] keep positions
+// {0, 1} and {1, 3}; row 1 groups [0.3, -0.2, 0.9, -1] and [0, 0.4, -0.6,
+// 0.2] keep {2, 3} and {1, 2}. Indices are 2-bit codes, lsb first:
+// 0 | 1<<2 | 1<<4 | 3<<6 = 212 (-44); 2 | 3<<2 | 1<<4 | 2<<6 = 158 (-98).
+// NM: module attributes {hfq.pruning = {method = "magnitude", pattern = "2:4", sparsity = 5.000000e-01 : f64}}
+// NM: %[[IDX:.*]] = arith.constant dense<{{\[}}[-44], [-98]]> : tensor<2x1xi8>
+// NM: %[[VAL:.*]] = arith.constant dense<{{\[}}[1.000000e+00, -2.000000e+00, 3.000000e+00, 1.500000e+00], [0.899999976, -1.000000e+00, 4.000000e-01, -6.000000e-01]]> : tensor<2x4xf32>
+// NM: hfq.assemble %[[IDX]], %[[VAL]] : tensor<2x1xi8>, tensor<2x4xf32> -> !hfq.qtensor<2x8xf32, #hfq.sparse<n = 2, m = 4>>
+
+// The 8 smallest magnitudes of 16 (0.25 and smaller, then 0.3, -0.2, 0.4, 0.5).
+// HALF: arith.constant dense<{{\[}}[1.000000e+00, -2.000000e+00, 0.000000e+00, 0.000000e+00, -7.500000e-01, 3.000000e+00, 0.000000e+00, 1.500000e+00], [0.000000e+00, 0.000000e+00, 0.899999976, -1.000000e+00, 0.000000e+00, 0.000000e+00, -6.000000e-01, 0.000000e+00]]> : tensor<2x8xf32>
+// HALF: hfq.linear %{{.*}}, %{{.*}} : tensor<3x8xf32>, tensor<2x8xf32>
+
+// Row 1 has the smaller L2 norm.
+// ROWS: dense<{{\[}}[1.000000e+00, -2.000000e+00, 5.000000e-01, 2.500000e-01, -7.500000e-01, 3.000000e+00, 1.000000e-01, 1.500000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]>
+
+// SGPT: #hfq.sparse<n = 2, m = 4>
+// JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sparsity = 5.000000e-01 : f64}
+// JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>
+
+// METHOD: error: unknown method 'random' (expected magnitude, structured or sparsegpt)
+// PATTERN: error: pattern must be N:M (e.g. 2:4), got '2-4'
+// BADNM: error: m must be 2, 4, 8 or 16, got 3
+// NOSTATS: error: sparsegpt needs stats=<file> (from hfq calibrate)
+// SPARSITY: error: sparsity 1.00 is outside [0, 1)
+
+func.func @f(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.1, 1.5], [0.3, -0.2, 0.9, -1.0, 0.0, 0.4, -0.6, 0.2]]> : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<3x8xf32>, tensor<2x8xf32> -> tensor<3x2xf32> loc("model.layers.0.mlp.up_proj")
+  return %y : tensor<3x2xf32>
+}
