@@ -85,7 +85,10 @@ for entry in "${configs[@]}"; do
   zeros=$(sed -n 's/.*: \([0-9.]*\)% zeros.*/\1/p' <<<"$summary")
   case "$args" in
     *--pattern*|*2:4*) sparsity="50% (2:4)" ;;
-    *) sparsity=${zeros:+$zeros%} ;;
+    *--sparsity*) s=${args#*--sparsity }; s=${s%% *}
+                  sparsity=${zeros:-$(awk "BEGIN{print $s*100}")}%
+                  [ -n "$zeros" ] || sparsity="$sparsity (kept weights quantized)" ;;
+    *) sparsity="" ;;
   esac
   kl=$("$HFQ" kl "$out" --reference "$MODEL" --text "$TEXT" --docs "$DOCS" --quiet)
   klv=$(sed -n 's/^kl: \([0-9.]*\) top1: \([0-9.]*\)%.*/\1/p' <<<"$kl")
