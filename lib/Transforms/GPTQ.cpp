@@ -8,14 +8,10 @@
 
 #include "LinearWeights.h"
 
-#include "hfq/IO/Safetensors.h"
 #include "hfq/Numerics/GPTQ.h"
 #include "hfq/Transforms/Passes.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/Support/FormatVariadic.h"
-
-#include <cstring>
 
 namespace mlir::hfq {
 #define GEN_PASS_DEF_GPTQ
@@ -26,37 +22,6 @@ using namespace mlir;
 using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
-
-/// H = 2 XᵀX / N of linear `name` from the statistics file (also used by
-/// hfq-prune's SparseGPT).
-llvm::Expected<std::vector<double>> mlir::hfq::detail::hessianOf(const io::SafetensorsFile &file,
-                                              llvm::StringRef path,
-                                              const std::string &name,
-                                              int64_t cols) {
-  const io::TensorInfo *xtx = file.find(name + ".xtx");
-  const io::TensorInfo *tokens = file.find(name + ".tokens");
-  if (!xtx || !tokens)
-    return llvm::createStringError(
-        path + " has no statistics for '" + name +
-        "' (was it calibrated on this model? see hfq calibrate)");
-  if (xtx->dtype != io::DType::F64 ||
-      xtx->shape != std::vector<int64_t>{cols, cols} ||
-      tokens->dtype != io::DType::I64 || tokens->shape != std::vector<int64_t>{1})
-    return llvm::createStringError(llvm::formatv(
-        "{0}: statistics of '{1}' do not match the linear ({2} inputs): "
-        "expected {1}.xtx F64 [{2}, {2}] and {1}.tokens I64 [1]",
-        path, name, cols));
-  int64_t n = 0;
-  std::memcpy(&n, file.bytes(*tokens).data(), sizeof(n));
-  if (n <= 0)
-    return llvm::createStringError(path + ": '" + name +
-                                   "' was calibrated on no tokens");
-  std::vector<double> h(cols * cols);
-  std::memcpy(h.data(), file.bytes(*xtx).data(), h.size() * sizeof(double));
-  for (double &v : h)
-    v = 2.0 * v / double(n);
-  return h;
-}
 
 namespace {
 

@@ -7,7 +7,6 @@
 #include "hfq/Numerics/Pruning.h"
 #include "hfq/Transforms/Passes.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::hfq {

@@ -13,7 +13,6 @@
 #include "hfq/Numerics/Codebooks.h"
 #include "hfq/Transforms/Passes.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 #include <cmath>
 
