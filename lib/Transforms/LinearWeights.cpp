@@ -174,6 +174,15 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
   return out;
 }
 
+llvm::Expected<std::vector<float>>
+mlir::hfq::detail::readLinearWeight(ModuleOp module, LinearOp op) {
+  std::optional<WeightSource> src = traceWeight(op.getWeight());
+  if (!src)
+    return llvm::createStringError(
+        "weight is neither a constant nor a checkpoint tensor");
+  return WeightReader(module).read(*src);
+}
+
 llvm::Expected<std::vector<double>>
 mlir::hfq::detail::hessianOf(const io::SafetensorsFile &file,
                              llvm::StringRef path, const std::string &name,

@@ -105,6 +105,11 @@ LogicalResult rewriteLinearWeights(ModuleOp module,
                                    QuantizeWeightFn quantize,
                                    llvm::StringRef verb = "quantized");
 
+/// The float weight of `op` ([out, in] row-major), from its constant or
+/// checkpoint tensor; for passes that look at several linears together.
+llvm::Expected<std::vector<float>> readLinearWeight(ModuleOp module,
+                                                    LinearOp op);
+
 /// H = 2 XᵀX / N of linear `name` from a statistics file written by
 /// hfq calibrate (NAME.xtx F64 [in, in], NAME.tokens I64 [1]); errors say
 /// when the file does not match the linear.

@@ -9,6 +9,9 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <map>
+#include <numeric>
+
 namespace mlir::hfq {
 #define GEN_PASS_DEF_PRUNE
 #include "hfq/Transforms/Passes.h.inc"
@@ -58,6 +61,58 @@ llvm::Expected<Quantized> sparseParts(SparseEncodingAttr enc,
   return q;
 }
 
+/// For coupled MLP pruning: the channels (rows of gate/up, columns of down)
+/// kept in each layer's MLP, by the linears' names.
+llvm::Expected<std::map<std::string, std::vector<uint8_t>>>
+coupledMLPChannels(ModuleOp module, double sparsity) {
+  std::map<std::string, std::map<std::string, LinearOp>> mlps;
+  module.walk([&](LinearOp op) {
+    std::string name = linearName(op);
+    for (const char *part : {"gate_proj", "up_proj", "down_proj"})
+      if (llvm::StringRef(name).ends_with(std::string(".mlp.") + part))
+        mlps[name.substr(0, name.size() - strlen(part))][part] = op;
+  });
+  std::map<std::string, std::vector<uint8_t>> keep;
+  for (auto &[prefix, ops] : mlps) {
+    if (ops.size() != 3)
+      return llvm::createStringError(prefix + " lacks one of gate/up/down");
+    auto gate = readLinearWeight(module, ops["gate_proj"]);
+    auto up = readLinearWeight(module, ops["up_proj"]);
+    auto down = readLinearWeight(module, ops["down_proj"]);
+    if (!gate || !up || !down)
+      return llvm::joinErrors(
+          llvm::joinErrors(gate.takeError(), up.takeError()),
+          down.takeError());
+    auto shape = [](LinearOp op) {
+      return cast<RankedTensorType>(op.getWeight().getType()).getShape();
+    };
+    const int64_t channels = shape(ops["gate_proj"])[0];
+    const int64_t hidden = shape(ops["gate_proj"])[1];
+    if (shape(ops["up_proj"]) != shape(ops["gate_proj"]) ||
+        shape(ops["down_proj"])[1] != channels)
+      return llvm::createStringError(prefix + " gate/up/down shapes disagree");
+    const int64_t outputs = shape(ops["down_proj"])[0];
+    std::vector<double> score(channels, 0.0);
+    for (int64_t i = 0; i < channels; ++i)
+      for (int64_t j = 0; j < hidden; ++j)
+        score[i] += double((*gate)[i * hidden + j]) * (*gate)[i * hidden + j] +
+                    double((*up)[i * hidden + j]) * (*up)[i * hidden + j];
+    for (int64_t o = 0; o < outputs; ++o)
+      for (int64_t i = 0; i < channels; ++i)
+        score[i] += double((*down)[o * channels + i]) * (*down)[o * channels + i];
+    std::vector<int64_t> order(channels);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return score[a] < score[b]; });
+    std::vector<uint8_t> kept(channels, 1);
+    for (int64_t k = 0; k < int64_t(double(channels) * sparsity); ++k)
+      kept[order[k]] = 0;
+    for (const char *part : {"gate_proj", "up_proj", "down_proj"})
+      keep[prefix + part] = kept;
+  }
+  return keep;
+}
+
 struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
   using PruneBase::PruneBase;
 
@@ -93,8 +148,20 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
         return signalPassFailure();
     }
     LinearSelection selection;
-    if (failed(selection.init(module, include, exclude)))
+    std::vector<std::string> includes(include.begin(), include.end());
+    if (coupled && includes.empty())
+      includes.push_back("\\.mlp\\.(gate|up|down)_proj$");
+    if (failed(selection.init(module, includes, exclude)))
       return signalPassFailure();
+    if (coupled && method != "structured")
+      return fail("coupled is an option of structured pruning");
+    std::map<std::string, std::vector<uint8_t>> channels;
+    if (coupled) {
+      auto c = coupledMLPChannels(module, sparsity);
+      if (!c)
+        return fail(llvm::toString(c.takeError()));
+      channels = std::move(*c);
+    }
     std::unique_ptr<io::SafetensorsFile> file;
     if (method == "sparsegpt") {
       auto opened = io::SafetensorsFile::open(stats);
@@ -111,6 +178,24 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
               nx::AffineScheme scheme;
               if (method == "magnitude") {
                 r = nx::pruneMagnitude(w, rows, cols, sparsity, nm);
+              } else if (method == "structured" && coupled) {
+                auto it = channels.find(linearName(op));
+                if (it == channels.end())
+                  return llvm::createStringError(
+                      "coupled pruning applies to MLP gate/up/down linears "
+                      "only; do not include " + linearName(op));
+                bool down = llvm::StringRef(linearName(op)).ends_with("down_proj");
+                std::vector<uint8_t> mask(rows * cols);
+                for (int64_t i = 0; i < rows; ++i)
+                  for (int64_t j = 0; j < cols; ++j)
+                    mask[i * cols + j] = it->second[down ? j : i];
+                nx::PruneResult p;
+                p.weights.assign(w.begin(), w.end());
+                for (size_t k = 0; k < mask.size(); ++k)
+                  if (!mask[k])
+                    p.weights[k] = 0.0f;
+                p.mask = std::move(mask);
+                r = std::move(p);
               } else if (method == "structured") {
                 r = nx::pruneStructured(w, rows, cols, sparsity, int(axis),
                                         unit);
@@ -160,7 +245,9 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                                                          : double(sparsity)))};
     if (nm.enabled())
       settings.push_back(b.getNamedAttr("pattern", b.getStringAttr(pattern)));
-    if (method == "structured") {
+    if (method == "structured" && coupled)
+      settings.push_back(b.getNamedAttr("coupled", b.getStringAttr("mlp")));
+    else if (method == "structured") {
       settings.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
       settings.push_back(b.getNamedAttr("unit", b.getI64IntegerAttr(unit)));
     }

@@ -297,6 +297,10 @@ cl::opt<int64_t> pAxis("axis", cl::desc("structured: 0 rows, 1 columns"),
                        cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> pUnit("unit", cl::desc("structured: rows/columns per unit"),
                        cl::init(1), cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<bool> pCoupled("coupled",
+                       cl::desc("structured: the same MLP channels in "
+                                "gate/up rows and down columns"),
+                       cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<unsigned> pBits("bits", cl::desc("sparsegpt: joint quantization bits"),
                         cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::list<std::string> pInclude("include", cl::desc("regex of linears to prune"),
@@ -350,6 +354,7 @@ int runPruneCmd() {
   o.sparsity = pSparsity;
   o.axis = pAxis;
   o.unit = pUnit;
+  o.coupled = pCoupled;
   o.bits = pBits;
   o.include.assign(pInclude.begin(), pInclude.end());
   o.exclude.assign(pExclude.begin(), pExclude.end());

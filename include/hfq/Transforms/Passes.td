@@ -165,7 +165,10 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
       `pattern=N:M` the M-N smallest of every M consecutive inputs;
     - `structured`: units of `unit` rows (`axis=0`, outputs; unit = head_dim
       prunes attention heads) or columns (`axis=1`, inputs) with the
-      smallest L2 norm, `sparsity` of them;
+      smallest L2 norm, `sparsity` of them; with `coupled` the MLP's
+      intermediate channels instead: channel i is gate row i, up row i and
+      down column i, scored by |gate_i|² + |up_i|² + |down_:,i|², and the
+      same channels are removed from all three (`*.mlp.{gate,up,down}_proj`);
     - `sparsegpt`: SparseGPT from the calibration statistics `stats`
       (H = 2 XᵀX / N) with `damp`, `block-size`, unstructured `sparsity` or
       `pattern=N:M`, and with `bits` > 0 joint per-channel quantization.
@@ -185,6 +188,9 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
            "structured: 0 prunes output rows, 1 input columns">,
     Option<"unit", "unit", "int64_t", "1",
            "structured: rows/columns pruned together (head_dim for heads)">,
+    Option<"coupled", "coupled", "bool", "false",
+           "structured: prune the same MLP channels in gate/up rows and "
+           "down columns, scored by the sum of their squared norms">,
     Option<"stats", "stats", "std::string", "\"\"",
            "sparsegpt: calibration statistics (.safetensors)">,
     Option<"damp", "damp", "double", "0.01", "sparsegpt: dampening">,
