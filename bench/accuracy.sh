@@ -36,6 +36,7 @@ if [ "$SET" = prune ]; then
     "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
     "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
     "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
+    "structured coupled: 25% of MLP channels|prune --method structured --coupled --sparsity 0.25"
   )
 elif [ "$SET" = gptq ]; then
   configs=()
