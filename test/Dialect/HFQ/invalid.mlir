@@ -217,3 +217,42 @@ func.func @malformed(%x: tensor<3x64xf32>) {
 
 // expected-error @+1 {{quantized tensors may have at most 2^48 elements}}
 func.func private @huge(!hfq.qtensor<4611686018427387904x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{n must be in [1, m), got 4 of 4}}
+func.func private @sparse_n(!hfq.qtensor<4x64xf32, #hfq.sparse<n = 4, m = 4>>)
+
+// -----
+
+// expected-error @+1 {{m must be 2, 4, 8 or 16, got 6}}
+func.func private @sparse_m(!hfq.qtensor<4x60xf32, #hfq.sparse<n = 2, m = 6>>)
+
+// -----
+
+// expected-error @+1 {{the last dimension must be a multiple of m = 4}}
+func.func private @sparse_shape(!hfq.qtensor<4x66xf32, #hfq.sparse<n = 2, m = 4>>)
+
+// -----
+
+func.func @sparse_parts(%i: tensor<4x4xi8>, %v: tensor<4x32xf32>) -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>> {
+  // expected-error @+1 {{operand #0 (indices) must be 'tensor<4x8xi8>' for this encoding, got 'tensor<4x4xi8>'}}
+  %q = hfq.assemble %i, %v : tensor<4x4xi8>, tensor<4x32xf32> -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+  return %q : !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+}
+
+// -----
+
+func.func @sparse_quantize(%w: tensor<4x64xf32>) -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>> {
+  // expected-error @+1 {{cannot quantize to a sparse encoding: its mask comes from a pruning pass (hfq-prune); use hfq.assemble}}
+  %q = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+  return %q : !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+}
+
+// -----
+
+func.func @int8_threshold(%x: tensor<2x64xf32>, %w: !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = symmetric>>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{outlier_threshold (LLM.int8) needs an 8-bit symmetric per-output-channel affine weight}}
+  %y = hfq.linear %x, %w {outlier_threshold = 6.0 : f64} : tensor<2x64xf32>, !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = symmetric>> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

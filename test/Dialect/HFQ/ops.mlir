@@ -71,3 +71,13 @@ func.func @dynamic_tokens(%x: tensor<?x64xf32>, %q: !hfq.qtensor<4x64xf32, #hfq.
   %y = hfq.linear %x, %q : tensor<?x64xf32>, !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// CHECK-LABEL: func.func @sparse_round_trip
+// CHECK: hfq.assemble %{{.*}}, %{{.*}} : tensor<4x8xi8>, tensor<4x32xf32> -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+// CHECK: hfq.linear %{{.*}}, %{{.*}} {outlier_threshold = 6.000000e+00 : f64}
+func.func @sparse_round_trip(%i: tensor<4x8xi8>, %v: tensor<4x32xf32>, %x: tensor<2x64xf32>, %c: tensor<4x64xi8>, %s: tensor<4x1xf32>) -> (!hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>, tensor<2x4xf32>) {
+  %q = hfq.assemble %i, %v : tensor<4x8xi8>, tensor<4x32xf32> -> !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>
+  %w = hfq.assemble %c, %s : tensor<4x64xi8>, tensor<4x1xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>>
+  %y = hfq.linear %x, %w {outlier_threshold = 6.0 : f64} : tensor<2x64xf32>, !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> -> tensor<2x4xf32>
+  return %q, %y : !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>, tensor<2x4xf32>
+}
