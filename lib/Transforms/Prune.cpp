@@ -174,32 +174,37 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
             module, selection, method, report,
             [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
                 int64_t cols) -> llvm::Expected<Quantized> {
-              llvm::Expected<nx::PruneResult> r = nx::PruneResult{};
               nx::AffineScheme scheme;
-              if (method == "magnitude") {
-                r = nx::pruneMagnitude(w, rows, cols, sparsity, nm);
-              } else if (method == "structured" && coupled) {
-                auto it = channels.find(linearName(op));
-                if (it == channels.end())
-                  return llvm::createStringError(
-                      "coupled pruning applies to MLP gate/up/down linears "
-                      "only; do not include " + linearName(op));
-                bool down = llvm::StringRef(linearName(op)).ends_with("down_proj");
-                std::vector<uint8_t> mask(rows * cols);
-                for (int64_t i = 0; i < rows; ++i)
-                  for (int64_t j = 0; j < cols; ++j)
-                    mask[i * cols + j] = it->second[down ? j : i];
-                nx::PruneResult p;
-                p.weights.assign(w.begin(), w.end());
-                for (size_t k = 0; k < mask.size(); ++k)
-                  if (!mask[k])
-                    p.weights[k] = 0.0f;
-                p.mask = std::move(mask);
-                r = std::move(p);
-              } else if (method == "structured") {
-                r = nx::pruneStructured(w, rows, cols, sparsity, int(axis),
-                                        unit);
-              } else {
+              if (bits) {
+                scheme.bits = bits;
+                scheme.granularity = nx::AffineScheme::Granularity::Channel;
+              }
+              auto prune = [&]() -> llvm::Expected<nx::PruneResult> {
+                if (method == "magnitude")
+                  return nx::pruneMagnitude(w, rows, cols, sparsity, nm);
+                if (method == "structured" && !coupled)
+                  return nx::pruneStructured(w, rows, cols, sparsity,
+                                             int(axis), unit);
+                if (method == "structured") {
+                  auto it = channels.find(linearName(op));
+                  if (it == channels.end())
+                    return llvm::createStringError(
+                        "coupled pruning applies to MLP gate/up/down linears "
+                        "only; do not include " + linearName(op));
+                  bool down =
+                      llvm::StringRef(linearName(op)).ends_with("down_proj");
+                  nx::PruneResult p;
+                  p.weights.assign(w.begin(), w.end());
+                  p.mask.resize(rows * cols);
+                  for (int64_t i = 0; i < rows; ++i)
+                    for (int64_t j = 0; j < cols; ++j) {
+                      uint8_t keep = it->second[down ? j : i];
+                      p.mask[i * cols + j] = keep;
+                      if (!keep)
+                        p.weights[i * cols + j] = 0.0f;
+                    }
+                  return p;
+                }
                 auto h = hessianOf(*file, stats, linearName(op), cols);
                 if (!h)
                   return h.takeError();
@@ -208,13 +213,11 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                 o.pattern = nm;
                 o.percDamp = damp;
                 o.blockSize = blockSize;
-                if (bits) {
-                  scheme.bits = bits;
-                  scheme.granularity = nx::AffineScheme::Granularity::Channel;
+                if (bits)
                   o.quantize = scheme;
-                }
-                r = nx::pruneSparseGPT(w, rows, cols, *h, o);
-              }
+                return nx::pruneSparseGPT(w, rows, cols, *h, o);
+              };
+              auto r = prune();
               if (!r)
                 return r.takeError();
               if (r->quantized) {
