@@ -102,6 +102,31 @@ mlir::hfq::numerics::hessianInverseFactor(std::vector<double> &H, int64_t cols,
       percDamp / 10));
 }
 
+float mlir::hfq::numerics::propagateColumnError(float *blockRow, int64_t i,
+                                                int64_t count, float q, float d,
+                                                const float *hrow,
+                                                double &loss) {
+  const float w = blockRow[i];
+  loss += double(w - q) * double(w - q) / (double(d) * d) / 2;
+  const float err = (w - q) / d;
+  for (int64_t j = i; j < count; ++j)
+    blockRow[j] -= err * hrow[j];
+  return err;
+}
+
+void mlir::hfq::numerics::lazyBatchUpdate(std::vector<float> &W,
+                                          const std::vector<float> &err,
+                                          const std::vector<float> &upper,
+                                          int64_t rows, int64_t cols,
+                                          int64_t i1, int64_t i2) {
+  if (i2 >= cols)
+    return;
+  const int64_t count = i2 - i1;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows),
+              int(cols - i2), int(count), -1.0f, err.data(), int(count),
+              &upper[i1 * cols + i2], int(cols), 1.0f, &W[i2], int(cols));
+}
+
 llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
     llvm::ArrayRef<float> weights, int64_t rows, int64_t cols,
     llvm::ArrayRef<double> hessian, const GPTQOptions &options) {
@@ -228,19 +253,11 @@ llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
         const float s = p->scales[r], z = p->zeros[r];
         const float q = std::clamp(std::nearbyint(w / s) + z, 0.0f, maxq);
         codes[r * cols + col] = uint8_t(q);
-        const float deq = s * (q - z);
-        loss += double(w - deq) * double(w - deq) / (double(d) * d) / 2;
-        const float err = (w - deq) / d;
-        for (int64_t j = i; j < count; ++j)
-          w1[j] -= err * hrow[j];
-        Err1[r * count + i] = err;
+        Err1[r * count + i] =
+            propagateColumnError(w1, i, count, s * (q - z), d, hrow, loss);
       }
     }
-    // W[:, i2:] -= Err1 · Hinv[i1:i2, i2:]
-    if (i2 < cols)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows),
-                  int(cols - i2), int(count), -1.0f, Err1.data(), int(count),
-                  &Hinv[i1 * cols + i2], int(cols), 1.0f, &W[i2], int(cols));
+    lazyBatchUpdate(W, Err1, Hinv, rows, cols, i1, i2);
   }
   result.loss = loss;
 

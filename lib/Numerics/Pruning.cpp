@@ -5,8 +5,6 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -224,17 +222,11 @@ llvm::Expected<PruneResult> mlir::hfq::numerics::pruneSparseGPT(
           q = s * (code - z);
         }
         W[r * cols + col] = q;
-        loss += double(w - q) * double(w - q) / (double(d) * d) / 2;
-        const float err = (w - q) / d;
-        for (int64_t j = i; j < count; ++j)
-          w1[j] -= err * hrow[j];
-        Err1[r * count + i] = err;
+        Err1[r * count + i] =
+            propagateColumnError(w1, i, count, q, d, hrow, loss);
       }
     }
-    if (i2 < cols)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows),
-                  int(cols - i2), int(count), -1.0f, Err1.data(), int(count),
-                  &Hinv[i1 * cols + i2], int(cols), 1.0f, &W[i2], int(cols));
+    lazyBatchUpdate(W, Err1, Hinv, rows, cols, i1, i2);
   }
   // Pruned weights are exact zeros (dead columns are pruned too).
   for (int64_t c : dead)

@@ -12,6 +12,8 @@
 
 #include "hfq/Numerics/GPTQ.h"
 
+#include "TestMatrices.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -21,14 +23,8 @@ using namespace mlir::hfq::numerics;
 
 namespace {
 
-std::vector<float> randomWeights(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> w(rows * cols);
-  for (float &v : w)
-    v = normal(rng);
-  return w;
-}
+using hfq_test::outputError;
+using hfq_test::randomWeights;
 
 std::vector<double> identity(int64_t n) {
   std::vector<double> h(n * n, 0.0);
@@ -63,18 +59,6 @@ std::vector<double> correlatedHessian(int64_t n, unsigned seed) {
       for (int64_t j = 0; j < n; ++j)
         h[i * n + j] += 2.0 * x[t * n + i] * x[t * n + j] / double(tokens);
   return h;
-}
-
-double outputError(const std::vector<float> &w, const std::vector<float> &q,
-                   const std::vector<double> &h, int64_t rows, int64_t cols) {
-  double total = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i) {
-      double di = double(w[r * cols + i]) - q[r * cols + i];
-      for (int64_t j = 0; j < cols; ++j)
-        total += di * h[i * cols + j] * (double(w[r * cols + j]) - q[r * cols + j]);
-    }
-  return total;
 }
 
 GPTQOptions options(unsigned bits, int64_t group, bool sym = false) {

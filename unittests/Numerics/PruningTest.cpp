@@ -9,6 +9,8 @@
 
 #include "hfq/Numerics/Pruning.h"
 
+#include "TestMatrices.h"
+
 #include "gtest/gtest.h"
 
 #include <random>
@@ -17,14 +19,8 @@ using namespace mlir::hfq::numerics;
 
 namespace {
 
-std::vector<float> randomWeights(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> w(rows * cols);
-  for (float &v : w)
-    v = normal(rng);
-  return w;
-}
+using hfq_test::outputError;
+using hfq_test::randomWeights;
 
 std::vector<double> correlatedHessian(int64_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -48,18 +44,6 @@ std::vector<double> correlatedHessian(int64_t n, unsigned seed) {
         h[i * n + j] += 2.0 * x[i] * x[j] / double(tokens);
   }
   return h;
-}
-
-double outputError(const std::vector<float> &w, const std::vector<float> &q,
-                   const std::vector<double> &h, int64_t rows, int64_t cols) {
-  double total = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i) {
-      double di = double(w[r * cols + i]) - q[r * cols + i];
-      for (int64_t j = 0; j < cols; ++j)
-        total += di * h[i * cols + j] * (double(w[r * cols + j]) - q[r * cols + j]);
-    }
-  return total;
 }
 
 TEST(Pruning, MagnitudeKnownAnswers) {

@@ -68,6 +68,19 @@ llvm::Expected<std::vector<float>>
 hessianInverseFactor(std::vector<double> &hessian, int64_t cols,
                      double &percDamp, std::vector<int64_t> *dead = nullptr);
 
+/// The two error-propagation steps GPTQ and SparseGPT share, on a block of
+/// columns [i1, i1 + count) copied into `block` ([rows, count] row-major):
+/// column i of one row becomes `q`; its error (w - q) / d (d = U_ii) is
+/// spread over the row's later block columns through `hrow` = U[i, i1:].
+/// Returns the error and adds (w - q)² / d² / 2 to `loss`.
+float propagateColumnError(float *blockRow, int64_t i, int64_t count, float q,
+                           float d, const float *hrow, double &loss);
+/// After a block: W[:, i2:] -= Err · U[i1:i2, i2:] (one SGEMM), with Err
+/// the block's [rows, i2 - i1] errors.
+void lazyBatchUpdate(std::vector<float> &W, const std::vector<float> &err,
+                     const std::vector<float> &upper, int64_t rows,
+                     int64_t cols, int64_t i1, int64_t i2);
+
 /// Dequantized weight of a GPTQ result (honours g_idx).
 std::vector<float> dequantizeGPTQ(const GPTQResult &r,
                                   const AffineScheme &scheme);
