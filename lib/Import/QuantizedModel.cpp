@@ -265,6 +265,30 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   if (error)
     return std::move(error);
 
+  // Other float tensors a pass rewrote (AWQ's scaled norms and biases):
+  // constants naming the checkpoint tensor they replace.
+  module.walk([&](arith::ConstantOp op) -> WalkResult {
+    auto name = op->getAttrOfType<StringAttr>("hfq.tensor");
+    if (!name)
+      return WalkResult::advance();
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    auto data = bytesOf(op.getValue());
+    if (!data) {
+      error = data.takeError();
+      return WalkResult::interrupt();
+    }
+    if (!type || !type.getElementType().isF32()) {
+      error = fail("tensor '" + name.getValue() + "' must be an f32 constant");
+      return WalkResult::interrupt();
+    }
+    add({name.getValue().str(), io::DType::F32,
+         std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+         std::move(*data)});
+    return WalkResult::advance();
+  });
+  if (error)
+    return std::move(error);
+
   // Float tensors the model still reads.
   std::set<std::string> floatNames;
   module.walk([&](WeightOp op) { floatNames.insert(op.getName().str()); });

@@ -175,12 +175,52 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
 }
 
 llvm::Expected<std::vector<float>>
-mlir::hfq::detail::readLinearWeight(ModuleOp module, LinearOp op) {
-  std::optional<WeightSource> src = traceWeight(op.getWeight());
+mlir::hfq::detail::readFloatValue(ModuleOp module, Value value) {
+  std::optional<WeightSource> src = traceWeight(value);
   if (!src)
     return llvm::createStringError(
-        "weight is neither a constant nor a checkpoint tensor");
+        "tensor is neither a constant nor a checkpoint tensor");
   return WeightReader(module).read(*src);
+}
+
+llvm::Expected<std::vector<float>>
+mlir::hfq::detail::readLinearWeight(ModuleOp module, LinearOp op) {
+  return readFloatValue(module, op.getWeight());
+}
+
+namespace {
+/// Erases `def` and the pure producers behind it that became unused.
+void eraseDeadChain(Operation *def) {
+  while (def && def->use_empty() && isPure(def)) {
+    Operation *next = nullptr;
+    if (auto generic = dyn_cast<linalg::GenericOp>(def))
+      next = generic.getDpsInputOperand(0)->get().getDefiningOp();
+    def->erase();
+    def = next;
+  }
+}
+} // namespace
+
+Value mlir::hfq::detail::replaceWithFloatConstant(Value old,
+                                                  llvm::ArrayRef<float> values,
+                                                  llvm::StringRef blobName,
+                                                  llvm::StringRef tensorName) {
+  auto oldType = cast<RankedTensorType>(old.getType());
+  auto type = RankedTensorType::get(oldType.getShape(),
+                                    Float32Type::get(old.getContext()));
+  OpBuilder b(old.getContext());
+  if (Operation *def = old.getDefiningOp())
+    b.setInsertionPointAfter(def);
+  else
+    b.setInsertionPointToStart(cast<BlockArgument>(old).getOwner());
+  Part part{type, bytesOf<float>(values)};
+  Value constant = partConstant(b, old.getLoc(), part, true, blobName);
+  if (!tensorName.empty())
+    constant.getDefiningOp()->setAttr("hfq.tensor",
+                                      b.getStringAttr(tensorName));
+  old.replaceAllUsesWith(constant);
+  eraseDeadChain(old.getDefiningOp());
+  return constant;
 }
 
 llvm::Expected<std::vector<double>>
@@ -328,15 +368,7 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
   }
   // The float originals (and the widening generics in front of them) are
   // dead now.
-  for (auto &entry : done) {
-    Operation *def = entry.first.getDefiningOp();
-    while (def && def->use_empty() && isPure(def)) {
-      Operation *next = nullptr;
-      if (auto generic = dyn_cast<linalg::GenericOp>(def))
-        next = generic.getDpsInputOperand(0)->get().getDefiningOp();
-      def->erase();
-      def = next;
-    }
-  }
+  for (auto &entry : done)
+    eraseDeadChain(entry.first.getDefiningOp());
   return success();
 }

@@ -110,6 +110,18 @@ LogicalResult rewriteLinearWeights(ModuleOp module,
 llvm::Expected<std::vector<float>> readLinearWeight(ModuleOp module,
                                                     LinearOp op);
 
+/// The float values of `value`, when it is a constant or a checkpoint
+/// tensor (possibly widened from f16/bf16); for biases and norm weights.
+llvm::Expected<std::vector<float>> readFloatValue(ModuleOp module, Value value);
+
+/// Replaces every use of the float tensor `old` by an f32 constant holding
+/// `values` (a dense_resource blob named `blobName`) and erases what became
+/// dead behind `old`. With `tensorName` the constant carries
+/// `hfq.tensor = tensorName`: the checkpoint tensor it stands for.
+Value replaceWithFloatConstant(Value old, llvm::ArrayRef<float> values,
+                               llvm::StringRef blobName,
+                               llvm::StringRef tensorName = "");
+
 /// H = 2 XᵀX / N of linear `name` from a statistics file written by
 /// hfq calibrate (NAME.xtx F64 [in, in], NAME.tokens I64 [1]); errors say
 /// when the file does not match the linear.

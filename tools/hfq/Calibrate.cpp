@@ -15,6 +15,11 @@
 //   NAME.abs_mean F32 [in]       mean |x|
 //   NAME.abs_max  F32 [in]       max |x|
 //   NAME.tokens   I64 [1]
+//   NAME.inputs   F32 [tokens, in] the raw inputs, with --keep-inputs (AWQ's
+//                 searches run modules on them); only under the first
+//                 linear of an input group (q_proj, gate_proj), in sample
+//                 order
+//   calibration.sequence_lengths I64 [samples] tokens of every sample
 // Linears that read the same input (q/k/v, gate/up) get identical entries.
 //
 //===----------------------------------------------------------------------===//
@@ -47,6 +52,7 @@ struct InputStats {
   std::vector<double> xtx; // upper triangle filled by dsyrk
   std::vector<double> absSum;
   std::vector<float> absMax;
+  std::vector<float> inputs; // with keepInputs
   bool nonFinite = false;
 };
 
@@ -88,6 +94,8 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
         if (!std::isfinite(x))
           s.nonFinite = true;
         chunk[r * cols + c] = x;
+        if (options.keepInputs)
+          s.inputs.push_back(x);
         s.absSum[c] += std::fabs(double(x));
         s.absMax[c] = std::max(s.absMax[c], std::fabs(x));
       }
@@ -113,6 +121,7 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
   const int64_t seqLen = std::min(options.seqLen, (*model)->maxContext());
 
   int64_t tokens = 0;
+  std::vector<int64_t> seqLens;
   for (int64_t i = 0; i < options.samples; ++i) {
     auto ids = (*model)->tokenizer().encode(lines[i]);
     if (!ids)
@@ -123,6 +132,7 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
     if (!logits)
       return logits.takeError();
     tokens += ids->size();
+    seqLens.push_back(int64_t(ids->size()));
     if (!options.quiet) {
       double secs = std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - start)
@@ -158,7 +168,12 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
       tensors.push_back({name + ".tokens", io::DType::I64, {1},
                          bytesOf(std::vector<int64_t>{s.tokens})});
     }
+    if (options.keepInputs)
+      tensors.push_back({groups[g].front() + ".inputs", io::DType::F32,
+                         {s.tokens, k}, bytesOf(s.inputs)});
   }
+  tensors.push_back({"calibration.sequence_lengths", io::DType::I64,
+                     {int64_t(seqLens.size())}, bytesOf(seqLens)});
   std::map<std::string, std::string> metadata = {
       {"format", "hfq-calibration-v1"},
       {"model", modelPath.str()},

@@ -15,6 +15,8 @@ struct CalibrateOptions {
   std::string outputPath;
   int64_t samples = 128;
   int64_t seqLen = 512;
+  /// Also store every linear input (AWQ needs them; F32 [tokens, in]).
+  bool keepInputs = false;
   bool quiet = false;
 };
 

@@ -173,6 +173,10 @@ cl::opt<int64_t> calSeqLen("seq-len",
                            cl::init(512), cl::sub(calibrateCmd),
                            cl::sub(quantizeCmd), cl::sub(pruneCmd),
                            cl::cat(hfqCategory));
+cl::opt<bool> calKeepInputs("keep-inputs",
+                            cl::desc("also store every linear input (needed "
+                                     "by AWQ; F32 [tokens, in] each)"),
+                            cl::sub(calibrateCmd), cl::cat(hfqCategory));
 cl::opt<std::string> logitsModel(cl::Positional, cl::Required,
                                  cl::desc("<model dir or .mlir>"),
                                  cl::sub(logitsCmd), cl::cat(hfqCategory));
@@ -214,7 +218,7 @@ cl::opt<std::string> qOutput("o", cl::Required,
                              cl::cat(hfqCategory));
 cl::opt<std::string> qMethod("method",
                              cl::desc("rtn | nf4 | fp4 | int8 | hqq (no "
-                                      "data); gptq (needs --calib)"),
+                                      "data); gptq, awq (need --calib)"),
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
 cl::opt<unsigned> qBits("bits", cl::desc("rtn/hqq code width (2-8)"),
@@ -251,6 +255,9 @@ cl::opt<std::string> qCalib("calib",
                                      "calibrate on now (--samples/--seq-len "
                                      "as hfq calibrate)"),
                             cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qNoClip("no-clip",
+                      cl::desc("awq: skip the clip search"),
+                      cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
                                  "diagonal (desc_act), with g_idx"),
@@ -325,7 +332,7 @@ struct TempStats {
     if (!temporary.empty())
       sys::fs::remove(temporary);
   }
-  Error resolve(StringRef model, StringRef calib) {
+  Error resolve(StringRef model, StringRef calib, bool keepInputs = false) {
     if (calib.ends_with(".safetensors")) {
       path = calib.str();
       return Error::success();
@@ -338,6 +345,7 @@ struct TempStats {
     c.outputPath = path = temporary.str().str();
     c.samples = calSamples;
     c.seqLen = calSeqLen;
+    c.keepInputs = keepInputs;
     c.quiet = quiet;
     return runCalibrate(model, c, errs());
   }
@@ -403,6 +411,28 @@ int runQuantizeCmd() {
     if (Error e =
             runQuantize(qModel, qOutput, createGPTQ(o), "gptq", "quantize", quiet,
                         errs()))
+      return reportError(std::move(e));
+    return 0;
+  }
+  if (qMethod == "awq") {
+    if (qCalib.empty())
+      return reportError(fail("--method awq needs --calib (statistics from "
+                              "hfq calibrate --keep-inputs, or calibration "
+                              "text)"));
+    TempStats stats;
+    if (Error e = stats.resolve(qModel, qCalib, /*keepInputs=*/true))
+      return reportError(std::move(e));
+    AWQOptions o;
+    o.stats = stats.path;
+    o.bits = qBits;
+    o.groupSize = group;
+    o.symmetric = qSym;
+    o.clip = !qNoClip;
+    o.include.assign(qInclude.begin(), qInclude.end());
+    o.exclude.assign(qExclude.begin(), qExclude.end());
+    o.report = !quiet;
+    if (Error e = runQuantize(qModel, qOutput, createAWQ(o), "awq", "quantize",
+                              quiet, errs()))
       return reportError(std::move(e));
     return 0;
   }
@@ -674,13 +704,15 @@ int main(int argc, char **argv) {
       "--top-p P --seed S]\n"
       "  hfq perplexity MODEL --text FILE\n"
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n"
-      "  hfq calibrate MODEL --text FILE [--samples N --seq-len L] -o "
-      "stats.safetensors\n"
+      "  hfq calibrate MODEL --text FILE [--samples N --seq-len L "
+      "--keep-inputs] -o stats.safetensors\n"
       "  hfq prune MODEL -o OUT --method magnitude|structured|2:4|sparsegpt "
       "[--sparsity S --pattern N:M --calib STATS|TEXT --axis A --unit U "
       "--bits B]\n"
       "  hfq quantize MODEL -o OUT --method gptq --calib STATS|TEXT [--bits B "
       "--group-size G --sym --act-order --static-groups --damp D]\n"
+      "  hfq quantize MODEL -o OUT --method awq --calib STATS|TEXT [--bits B "
+      "--group-size G --sym --no-clip]\n"
       "  hfq quantize MODEL -o OUT --method rtn|nf4|fp4|int8|hqq [--bits B "
       "--group-size G --sym|--asym --mse-clip --block-size N --double-quant "
       "--threshold T --axis A --include RE --exclude RE]\n"
@@ -711,6 +743,7 @@ int main(int argc, char **argv) {
     options.outputPath = calOutput;
     options.samples = calSamples;
     options.seqLen = calSeqLen;
+    options.keepInputs = calKeepInputs;
     options.quiet = quiet;
     if (Error e = runCalibrate(calModel, options, errs()))
       return reportError(std::move(e));

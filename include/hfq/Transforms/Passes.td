@@ -156,6 +156,64 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
                            "::mlir::hfq::HFQDialect"];
 }
 
+def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
+  let summary = "Activation-aware weight quantization (AWQ) of a Llama model";
+  let description = [{
+    AWQ (Lin et al. 2024) as llm-awq defines it (numerics/AWQ.h), layer by
+    layer on an imported Llama/Mistral/Qwen2 module, fed by the statistics
+    of `hfq calibrate --keep-inputs` (`stats`): each layer's linear inputs
+    from the float model and the sample lengths.
+
+    Per layer, four scale searches over `grid` ratios α (s = mean|x|^α,
+    normalised), each minimising the float output error of the module the
+    group feeds, then folding s so the float model computes the same
+    function:
+    - q/k/v (input of the attention): inspected through the whole attention
+      (RoPE, causal softmax, o_proj); s divides `input_layernorm.weight`;
+    - o_proj after v_proj (only when they have matching shapes, i.e. no
+      GQA, as the reference): s divides v_proj's rows (and bias);
+    - gate/up (input of the MLP): inspected through the MLP; s divides
+      `post_attention_layernorm.weight`;
+    - down_proj after up_proj: s divides up_proj's rows (and bias).
+    A group is skipped when one of its linears is not selected. Then, with
+    `clip`, every selected linear but q/k gets the clip search (shrinks
+    1 .. 1 - `max-shrink` in steps of 1/`grid`, on `clip-tokens` inputs);
+    finally the weights are quantized round-to-nearest (`#hfq.affine`,
+    `bits`, `group-size`, `sym`). With `quantize=false` the pass stops at
+    the scaled and clipped float model.
+
+    The model's attention shape comes from the config.json of the module's
+    `hfq.checkpoint` directory. Rewritten norm weights become f32 constants
+    carrying `hfq.tensor = "<checkpoint name>"`, so a quantized model
+    directory stores them under their own names.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", "\"\"",
+           "statistics from hfq calibrate --keep-inputs (.safetensors)">,
+    Option<"bits", "bits", "unsigned", "4", "code width (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "input columns per group (0: per output channel)">,
+    Option<"symmetric", "sym", "bool", "false",
+           "symmetric codes (the reference's default is zero points)">,
+    Option<"grid", "grid", "int64_t", "20", "scaling ratios searched">,
+    Option<"clip", "clip", "bool", "true", "run the clip search">,
+    Option<"maxShrink", "max-shrink", "double", "0.5",
+           "clip search: the largest fraction of max|w| removed">,
+    Option<"clipTokens", "clip-tokens", "int64_t", "512",
+           "clip search: calibration tokens used (every N/clip-tokens-th)">,
+    Option<"quantize", "quantize", "bool", "true",
+           "quantize after scaling and clipping (false: float model only)">,
+    ListOption<"include", "include", "std::string",
+               "regexes of linear names to quantize (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "regexes of linear names to leave in float">,
+    Option<"report", "report", "bool", "false",
+           "print the chosen ratios and one line per linear to stderr">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::hfq::HFQDialect"];
+}
+
 def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
   let summary = "Prune linear weights (magnitude, structured, N:M, SparseGPT)";
   let description = [{

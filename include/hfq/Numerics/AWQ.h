@@ -1,0 +1,145 @@
+//===- AWQ.h - activation-aware weight quantization -------------*- C++ -*-===//
+//
+// AWQ (Lin et al., 2024) as the reference implementation (mit-han-lab
+// llm-awq, auto_scale.py / auto_clip.py) defines its two searches, on
+// row-major weights and float calibration activations:
+//
+// Scale search, per group of linears reading one input x (q/k/v, gate/up,
+// o after v, down after up):
+//   x̄_c = mean_t |x_tc|;  for α = i / grid, i = 0 .. grid-1:
+//     s_c = max(x̄_c^α, 1e-4),  s ← s / sqrt(max s · min s)
+//     every W of the group → Q(W diag(s)) diag(s)⁻¹
+//     loss(α) = mean squared difference of the inspected module's output
+//               (attention, MLP, or the linear itself) from the float one
+//   the first α with the smallest finite loss wins.
+//
+// Clip search, per linear (the reference skips q/k), on the scaled weight
+// and the scaled inputs (at most `clipTokens` tokens, every
+// (N / clipTokens)-th): for each (row, group) and shrink
+// p = 1 - i / grid, i = 0 .. maxShrink·grid - 1, the weight clamped to
+// ±p·max|w| is quantized and the group's partial output Σ_c x_tc q_c is
+// compared with the float one; the clamp with the smallest mean squared
+// error over tokens is kept.
+//
+// Q is numerics::quantizeRTN with the caller's scheme. (The reference's
+// pseudo-quantizer takes min/max without forcing zero into the range; the
+// two agree on every group whose range straddles zero, and hfq's rule is
+// the one `#hfq.affine` stores exactly.)
+//
+// The module evaluators implement the Llama block's float math (HF
+// LlamaAttention with rotate-half RoPE, GQA, causal and optional sliding
+// window masks; SwiGLU MLP) with SGEMM for the products.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_NUMERICS_AWQ_H
+#define HFQ_NUMERICS_AWQ_H
+
+#include "hfq/Numerics/Affine.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <optional>
+
+namespace mlir::hfq::numerics {
+
+/// A linear's float weight [out, in] and optional bias [out].
+struct DenseLinear {
+  std::vector<float> weight;
+  std::vector<float> bias;
+  int64_t out = 0, in = 0;
+};
+
+/// y [n, out] = x [n, in] Wᵀ + b.
+std::vector<float> linearForward(const DenseLinear &l, llvm::ArrayRef<float> x,
+                                 int64_t n);
+
+struct AttentionShape {
+  int64_t heads = 0, kvHeads = 0, headDim = 0;
+  /// Inverse frequency of each rotary pair (headDim / 2 values).
+  std::vector<float> invFreq;
+  std::optional<int64_t> slidingWindow;
+};
+
+/// attention(q_proj x, k_proj x, v_proj x) [n, heads * headDim] (o_proj's
+/// input) over consecutive sequences of the given lengths (positions
+/// restart at 0 in each).
+std::vector<float> attentionContext(const AttentionShape &shape,
+                                    const DenseLinear &q, const DenseLinear &k,
+                                    const DenseLinear &v,
+                                    llvm::ArrayRef<float> x,
+                                    llvm::ArrayRef<int64_t> seqLens);
+
+/// o_proj(attention(q_proj x, k_proj x, v_proj x)) over consecutive
+/// sequences of the given lengths (positions restart at 0 in each).
+std::vector<float> attentionForward(const AttentionShape &shape,
+                                    const DenseLinear &q, const DenseLinear &k,
+                                    const DenseLinear &v, const DenseLinear &o,
+                                    llvm::ArrayRef<float> x,
+                                    llvm::ArrayRef<int64_t> seqLens);
+
+/// silu(gate_proj x) * up_proj x (down_proj's input).
+std::vector<float> mlpIntermediate(const DenseLinear &gate,
+                                   const DenseLinear &up,
+                                   llvm::ArrayRef<float> x, int64_t n);
+
+/// down_proj(silu(gate_proj x) * up_proj x).
+std::vector<float> mlpForward(const DenseLinear &gate, const DenseLinear &up,
+                              const DenseLinear &down, llvm::ArrayRef<float> x,
+                              int64_t n);
+
+/// Mean squared difference.
+double meanSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b);
+
+/// ‖a - reference‖ / ‖reference‖ (the absolute norm when reference is 0).
+double relativeRMSError(llvm::ArrayRef<float> a,
+                        llvm::ArrayRef<float> reference);
+
+struct AWQScaleResult {
+  /// The grid index and ratio chosen, and the per-channel scales s.
+  int bestIndex = -1;
+  double alpha = 0;
+  std::vector<float> scales;
+  /// loss(α) for every grid point.
+  std::vector<double> losses;
+};
+
+/// Evaluates the inspected module with the group's weights replaced by the
+/// candidates (in the order given to searchAWQScale) and returns its loss.
+using AWQLossFn =
+    llvm::function_ref<double(llvm::ArrayRef<std::vector<float>> weights)>;
+
+/// The scale search over `grid` ratios for the linears `weights` (each
+/// [rows_i, cols] with rows given in `rows`) whose input has per-channel
+/// mean magnitude `absMean` [cols]. Fails when no ratio gives a finite loss.
+llvm::Expected<AWQScaleResult>
+searchAWQScale(llvm::ArrayRef<float> absMean,
+               llvm::ArrayRef<const std::vector<float> *> weights,
+               llvm::ArrayRef<int64_t> rows, const AffineScheme &scheme,
+               int grid, AWQLossFn loss);
+
+/// Q(W diag(s)) diag(s)⁻¹ for a [rows, cols] weight.
+llvm::Expected<std::vector<float>>
+fakeQuantizeScaled(llvm::ArrayRef<float> weight, int64_t rows, int64_t cols,
+                   llvm::ArrayRef<float> scales, const AffineScheme &scheme);
+
+struct AWQClipOptions {
+  double maxShrink = 0.5;
+  int grid = 20;
+  int64_t clipTokens = 512;
+};
+
+/// The clip search; returns the per-(row, group) clamp max|w| (groups as
+/// `scheme`; one per row for per-channel schemes). `x` is [n, cols].
+llvm::Expected<std::vector<float>>
+searchAWQClip(llvm::ArrayRef<float> weight, int64_t rows, int64_t cols,
+              llvm::ArrayRef<float> x, int64_t n, const AffineScheme &scheme,
+              const AWQClipOptions &options);
+
+/// Clamps every weight to ±maxima of its (row, group).
+void applyAWQClip(std::vector<float> &weight, int64_t rows, int64_t cols,
+                  llvm::ArrayRef<float> maxima, const AffineScheme &scheme);
+
+} // namespace mlir::hfq::numerics
+
+#endif // HFQ_NUMERICS_AWQ_H

@@ -1,0 +1,505 @@
+//===- AWQ.cpp - the hfq-awq pass -------------------------------*- C++ -*-===//
+//
+// Layer by layer: read the layer's float weights and calibration inputs,
+// run the four scale searches and fold each result (numerics/AWQ.h), run
+// the clip search, write the transformed float weights back into the IR,
+// and finally quantize every selected linear round-to-nearest through the
+// shared LinearWeights machinery.
+//
+// Every search of a layer sees the float weights it would see in the
+// reference (which searches all groups before applying any): a group's
+// search only reads weights that earlier groups of the layer do not change
+// (o_proj for q/k/v and v->o, down_proj for gate/up and up->down), so
+// applying each result right away is equivalent and keeps the bookkeeping
+// simple. Inputs come from the float model, as in the reference, which
+// computes the next layer's inputs before scaling the current one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LinearWeights.h"
+
+#include "hfq/IO/ModelConfig.h"
+#include "hfq/Numerics/AWQ.h"
+#include "hfq/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace mlir::hfq {
+#define GEN_PASS_DEF_AWQ
+#include "hfq/Transforms/Passes.h.inc"
+} // namespace mlir::hfq
+
+using namespace mlir;
+using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
+namespace nx = mlir::hfq::numerics;
+using llvm::formatv;
+
+namespace {
+
+/// How closely the C++ block evaluators must reproduce the activations the
+/// compiled model recorded (float32 with different summation orders agree
+/// to ~1e-6).
+constexpr double kEvaluatorTolerance = 1e-4;
+
+/// The statistics file with typed lookups.
+struct Stats {
+  std::unique_ptr<io::SafetensorsFile> file;
+  std::string path;
+
+  llvm::Expected<std::vector<float>> floats(const std::string &name,
+                                            std::vector<int64_t> shape) const {
+    const io::TensorInfo *info = file->find(name);
+    if (!info)
+      return llvm::createStringError(
+          path + " has no '" + name +
+          "' (AWQ needs the statistics of hfq calibrate --keep-inputs on "
+          "this model)");
+    if (info->dtype != io::DType::F32 || info->shape != shape)
+      return llvm::createStringError(formatv(
+          "{0}: '{1}' does not match the model and calibration (F32 [{2}] "
+          "expected)",
+          path, name, llvm::make_range(shape.begin(), shape.end())));
+    std::vector<float> out(info->numElements());
+    std::memcpy(out.data(), file->bytes(*info).data(),
+                out.size() * sizeof(float));
+    for (float v : out)
+      if (!std::isfinite(v))
+        return llvm::createStringError(path + ": '" + name +
+                                       "' holds non-finite activations");
+    return out;
+  }
+};
+
+struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
+  using AWQBase::AWQBase;
+
+  ModuleOp module;
+  LinearSelection selection;
+  nx::AffineScheme scheme;
+  llvm::StringMap<LinearOp> linears;
+  /// Checkpoint name -> the float tensor the model reads (norm weights).
+  llvm::StringMap<Value> tensors;
+
+  LogicalResult fail(const llvm::Twine &message) {
+    module.emitError() << message;
+    return failure();
+  }
+  void abortPass(const llvm::Twine &message) {
+    module.emitError() << message;
+    signalPassFailure();
+  }
+
+  llvm::Expected<nx::DenseLinear> load(const std::string &name) {
+    auto it = linears.find(name);
+    if (it == linears.end())
+      return llvm::createStringError("no linear '" + name + "' in the module");
+    LinearOp op = it->second;
+    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    if (!type || !type.hasStaticShape())
+      return llvm::createStringError(
+          name + ": AWQ needs a float weight (is the module already "
+                 "quantized?)");
+    nx::DenseLinear l;
+    l.out = type.getDimSize(0);
+    l.in = type.getDimSize(1);
+    auto w = readLinearWeight(module, op);
+    if (!w)
+      return w.takeError();
+    l.weight = std::move(*w);
+    if (Value bias = op.getBias()) {
+      auto b = readFloatValue(module, bias);
+      if (!b)
+        return b.takeError();
+      l.bias = std::move(*b);
+    }
+    return l;
+  }
+
+  /// Divides columns of `x` [n, cols] by s.
+  static void divideColumns(std::vector<float> &x, llvm::ArrayRef<float> s) {
+    const size_t cols = s.size();
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] /= s[i % cols];
+  }
+  static void scaleColumns(nx::DenseLinear &l, llvm::ArrayRef<float> s) {
+    for (int64_t r = 0; r < l.out; ++r)
+      for (int64_t c = 0; c < l.in; ++c)
+        l.weight[r * l.in + c] *= s[c];
+  }
+  /// Divides the last s.size() output rows (and bias) of `l` by s.
+  static void divideRows(nx::DenseLinear &l, llvm::ArrayRef<float> s) {
+    const int64_t first = l.out - int64_t(s.size());
+    for (int64_t r = first; r < l.out; ++r) {
+      for (int64_t c = 0; c < l.in; ++c)
+        l.weight[r * l.in + c] /= s[r - first];
+      if (!l.bias.empty())
+        l.bias[r] /= s[r - first];
+    }
+  }
+
+  struct Group {
+    const char *label;
+    std::vector<std::string> scaled; // linears whose input is scaled
+    bool selected;
+  };
+
+  /// Runs one scale search and reports it; `loss` evaluates candidates.
+  llvm::Expected<std::vector<float>>
+  search(const std::string &what, const std::vector<float> &x, int64_t cols,
+         llvm::ArrayRef<nx::DenseLinear *> group, nx::AWQLossFn loss,
+         std::string &log) {
+    std::vector<double> sum(cols, 0.0);
+    const int64_t n = int64_t(x.size()) / cols;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t c = 0; c < cols; ++c)
+        sum[c] += std::fabs(double(x[t * cols + c]));
+    std::vector<float> absMean(cols);
+    for (int64_t c = 0; c < cols; ++c)
+      absMean[c] = float(sum[c] / double(n));
+    std::vector<const std::vector<float> *> weights;
+    std::vector<int64_t> rows;
+    for (nx::DenseLinear *l : group) {
+      weights.push_back(&l->weight);
+      rows.push_back(l->out);
+    }
+    auto r = nx::searchAWQScale(absMean, weights, rows, scheme, int(grid), loss);
+    if (!r)
+      return llvm::createStringError(what + ": " + llvm::toString(r.takeError()));
+    log += formatv(" {0} α={1:F2} ({2:E2}->{3:E2})", what, r->alpha,
+                   r->losses.front(), r->losses[r->bestIndex])
+               .str();
+    return std::move(r->scales);
+  }
+
+  LogicalResult runLayer(int64_t layer, const nx::AttentionShape &attention,
+                         const Stats &stats, llvm::ArrayRef<int64_t> seqLens,
+                         int64_t tokens) {
+    auto start = std::chrono::steady_clock::now();
+    const std::string p = formatv("model.layers.{0}.", layer).str();
+    const char *names[] = {"self_attn.q_proj", "self_attn.k_proj",
+                           "self_attn.v_proj", "self_attn.o_proj",
+                           "mlp.gate_proj",    "mlp.up_proj",
+                           "mlp.down_proj"};
+    llvm::StringMap<nx::DenseLinear> l;
+    for (const char *n : names) {
+      auto loaded = load(p + n);
+      if (!loaded)
+        return fail(llvm::toString(loaded.takeError()));
+      l[n] = std::move(*loaded);
+    }
+    nx::DenseLinear &q = l["self_attn.q_proj"], &k = l["self_attn.k_proj"],
+                    &v = l["self_attn.v_proj"], &o = l["self_attn.o_proj"],
+                    &gate = l["mlp.gate_proj"], &up = l["mlp.up_proj"],
+                    &down = l["mlp.down_proj"];
+    auto sel = [&](std::initializer_list<const char *> ns) {
+      return llvm::all_of(ns, [&](const char *n) {
+        return selection.selected(p + n);
+      });
+    };
+    std::vector<float> norms[2];
+    const std::string normNames[2] = {p + "input_layernorm.weight",
+                                      p + "post_attention_layernorm.weight"};
+    for (int i = 0; i < 2; ++i) {
+      Value t = tensors.lookup(normNames[i]);
+      if (!t)
+        return fail("no tensor '" + normNames[i] + "' in the module");
+      auto values = readFloatValue(module, t);
+      if (!values)
+        return fail(normNames[i] + ": " + llvm::toString(values.takeError()));
+      norms[i] = std::move(*values);
+    }
+    auto inputs = [&](const char *n, int64_t cols) {
+      return stats.floats(p + n + ".inputs", {tokens, cols});
+    };
+    auto xAttn = inputs("self_attn.q_proj", q.in);
+    auto xO = inputs("self_attn.o_proj", o.in);
+    auto xMlp = inputs("mlp.gate_proj", gate.in);
+    auto xDown = inputs("mlp.down_proj", down.in);
+    for (auto *x : {&xAttn, &xO, &xMlp, &xDown})
+      if (!*x)
+        return fail(llvm::toString(x->takeError()));
+
+    // The evaluators must compute what the model computes: they reproduce
+    // the recorded o_proj and down_proj inputs from the q/k/v and gate/up
+    // inputs (all from the same float forward passes), or AWQ would
+    // optimise the wrong function.
+    double attnCheck = nx::relativeRMSError(
+        nx::attentionContext(attention, q, k, v, *xAttn, seqLens), *xO);
+    double mlpCheck = nx::relativeRMSError(
+        nx::mlpIntermediate(gate, up, *xMlp, tokens), *xDown);
+    if (!(attnCheck < kEvaluatorTolerance) || !(mlpCheck < kEvaluatorTolerance))
+      return fail(formatv(
+          "{0}: AWQ's block evaluator does not reproduce the model's own "
+          "activations (relative error: attention {1:E2}, MLP {2:E2}; "
+          "tolerance {3:E0}); unsupported architecture variant, or "
+          "statistics from another model",
+          p.substr(0, p.size() - 1), attnCheck, mlpCheck, kEvaluatorTolerance));
+    std::string log =
+        formatv(" evaluator check {0:E1}/{1:E1};", attnCheck, mlpCheck).str();
+    // Weights changed; linears whose output rows (and bias) were scaled.
+    llvm::StringSet<> modified, rowsScaled;
+    // q/k/v through the attention; s folds into input_layernorm.
+    if (sel({"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"})) {
+      auto org = nx::attentionForward(attention, q, k, v, o, *xAttn, seqLens);
+      auto s = search(
+          "qkv", *xAttn, q.in, {&q, &k, &v},
+          [&](llvm::ArrayRef<std::vector<float>> w) {
+            nx::DenseLinear q2{w[0], q.bias, q.out, q.in},
+                k2{w[1], k.bias, k.out, k.in}, v2{w[2], v.bias, v.out, v.in};
+            return nx::meanSquaredError(
+                nx::attentionForward(attention, q2, k2, v2, o, *xAttn, seqLens),
+                org);
+          },
+          log);
+      if (!s)
+        return fail(p + llvm::toString(s.takeError()));
+      for (size_t c = 0; c < s->size(); ++c)
+        norms[0][c] /= (*s)[c];
+      for (nx::DenseLinear *w : {&q, &k, &v})
+        scaleColumns(*w, *s);
+      divideColumns(*xAttn, *s);
+      for (llvm::StringRef n : {llvm::StringRef("self_attn.q_proj"), llvm::StringRef("self_attn.k_proj"),
+                       llvm::StringRef("self_attn.v_proj"), llvm::StringRef(normNames[0])})
+        modified.insert(n);
+    }
+    // o_proj after v_proj (no GQA); s folds into v_proj's rows.
+    if (sel({"self_attn.v_proj", "self_attn.o_proj"}) && v.out == o.in &&
+        v.in == o.out) {
+      auto org = nx::linearForward(o, *xO, tokens);
+      auto s = search(
+          "o", *xO, o.in, {&o},
+          [&](llvm::ArrayRef<std::vector<float>> w) {
+            nx::DenseLinear o2{w[0], o.bias, o.out, o.in};
+            return nx::meanSquaredError(nx::linearForward(o2, *xO, tokens),
+                                        org);
+          },
+          log);
+      if (!s)
+        return fail(p + llvm::toString(s.takeError()));
+      divideRows(v, *s);
+      scaleColumns(o, *s);
+      divideColumns(*xO, *s);
+      for (llvm::StringRef n : {"self_attn.v_proj", "self_attn.o_proj"})
+        modified.insert(n);
+      rowsScaled.insert("self_attn.v_proj");
+    }
+    // gate/up through the MLP; s folds into post_attention_layernorm.
+    if (sel({"mlp.gate_proj", "mlp.up_proj"})) {
+      auto org = nx::mlpForward(gate, up, down, *xMlp, tokens);
+      auto s = search(
+          "gate/up", *xMlp, gate.in, {&gate, &up},
+          [&](llvm::ArrayRef<std::vector<float>> w) {
+            nx::DenseLinear g2{w[0], gate.bias, gate.out, gate.in},
+                u2{w[1], up.bias, up.out, up.in};
+            return nx::meanSquaredError(
+                nx::mlpForward(g2, u2, down, *xMlp, tokens), org);
+          },
+          log);
+      if (!s)
+        return fail(p + llvm::toString(s.takeError()));
+      for (size_t c = 0; c < s->size(); ++c)
+        norms[1][c] /= (*s)[c];
+      scaleColumns(gate, *s);
+      scaleColumns(up, *s);
+      divideColumns(*xMlp, *s);
+      for (llvm::StringRef n : {llvm::StringRef("mlp.gate_proj"), llvm::StringRef("mlp.up_proj"), llvm::StringRef(normNames[1])})
+        modified.insert(n);
+    }
+    // down_proj after up_proj; s folds into up_proj's rows.
+    if (sel({"mlp.up_proj", "mlp.down_proj"})) {
+      auto org = nx::linearForward(down, *xDown, tokens);
+      auto s = search(
+          "down", *xDown, down.in, {&down},
+          [&](llvm::ArrayRef<std::vector<float>> w) {
+            nx::DenseLinear d2{w[0], down.bias, down.out, down.in};
+            return nx::meanSquaredError(nx::linearForward(d2, *xDown, tokens),
+                                        org);
+          },
+          log);
+      if (!s)
+        return fail(p + llvm::toString(s.takeError()));
+      divideRows(up, *s);
+      scaleColumns(down, *s);
+      divideColumns(*xDown, *s);
+      for (llvm::StringRef n : {"mlp.up_proj", "mlp.down_proj"})
+        modified.insert(n);
+      rowsScaled.insert("mlp.up_proj");
+    }
+    // Clip search on the scaled weights and inputs (not q/k, as the
+    // reference: the q·k product makes their clipping error hard to judge).
+    if (clip) {
+      nx::AWQClipOptions options;
+      options.maxShrink = maxShrink;
+      options.grid = int(grid);
+      options.clipTokens = clipTokens;
+      std::pair<const char *, std::vector<float> *> clipped[] = {
+          {"self_attn.v_proj", &*xAttn}, {"self_attn.o_proj", &*xO},
+          {"mlp.gate_proj", &*xMlp},     {"mlp.up_proj", &*xMlp},
+          {"mlp.down_proj", &*xDown}};
+      int count = 0;
+      for (auto [n, x] : clipped) {
+        if (!selection.selected(p + n))
+          continue;
+        nx::DenseLinear &w = l[n];
+        auto maxima = nx::searchAWQClip(w.weight, w.out, w.in, *x, tokens,
+                                        scheme, options);
+        if (!maxima)
+          return fail(p + n + ": " + llvm::toString(maxima.takeError()));
+        nx::applyAWQClip(w.weight, w.out, w.in, *maxima, scheme);
+        modified.insert(n);
+        ++count;
+      }
+      log += formatv("; clip search on {0} linears", count).str();
+    }
+
+    // Back into the IR.
+    for (const char *n : names) {
+      if (!modified.contains(n))
+        continue;
+      LinearOp op = linears.lookup(p + n);
+      const nx::DenseLinear &w = l[n];
+      replaceWithFloatConstant(op.getWeight(), w.weight, p + n + ".weight");
+      if (Value bias = op.getBias(); bias && rowsScaled.contains(n))
+        replaceWithFloatConstant(bias, w.bias, p + n + ".bias",
+                                 p + n + ".bias");
+    }
+    for (int i = 0; i < 2; ++i)
+      if (modified.contains(normNames[i]))
+        tensors[normNames[i]] = replaceWithFloatConstant(
+            tensors.lookup(normNames[i]), norms[i], normNames[i],
+            normNames[i]);
+    if (report)
+      llvm::errs() << formatv(
+          "awq {0}:{1}; {2:F1} s\n", p.substr(0, p.size() - 1), log,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        start)
+              .count());
+    return success();
+  }
+
+  void runOnOperation() override {
+    module = getOperation();
+    if (stats.empty()) {
+      return abortPass("hfq-awq needs stats=<file> (from hfq calibrate --keep-inputs)");
+    }
+    if (bits < 2 || bits > 8 || groupSize < 0 || grid <= 0 ||
+        !(maxShrink >= 0 && maxShrink < 1) || clipTokens <= 0) {
+      return abortPass(formatv("invalid options: bits {0} (2..8), group-size {1} (>= 0), "
+                   "grid {2} (> 0), max-shrink {3} ([0, 1)), clip-tokens {4} "
+                   "(> 0)",
+                   unsigned(bits), int64_t(groupSize), int64_t(grid),
+                   double(maxShrink), int64_t(clipTokens)));
+    }
+    scheme.bits = bits;
+    scheme.granularity = groupSize ? nx::AffineScheme::Granularity::Group
+                                   : nx::AffineScheme::Granularity::Channel;
+    scheme.groupSize = groupSize;
+    scheme.symmetric = symmetric;
+    if (failed(selection.init(module, include, exclude)))
+      return signalPassFailure();
+
+    auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+    if (!dir) {
+      return abortPass("hfq-awq needs the model's config: the module has no "
+           "hfq.checkpoint directory (import it with hfq import)");
+    }
+    auto cfg = io::ModelConfig::load(dir.getValue());
+    if (!cfg) {
+      return abortPass(llvm::toString(cfg.takeError()));
+    }
+    nx::AttentionShape attention;
+    attention.heads = cfg->numHeads;
+    attention.kvHeads = cfg->numKVHeads;
+    attention.headDim = cfg->headDim;
+    for (double f : cfg->ropeInverseFrequencies())
+      attention.invFreq.push_back(float(f));
+    attention.slidingWindow = cfg->slidingWindow;
+
+    Stats st;
+    st.path = stats;
+    auto file = io::SafetensorsFile::open(stats);
+    if (!file) {
+      return abortPass(llvm::toString(file.takeError()));
+    }
+    st.file = std::move(*file);
+    const io::TensorInfo *lens = st.file->find("calibration.sequence_lengths");
+    if (!lens || lens->dtype != io::DType::I64 || lens->shape.size() != 1) {
+      return abortPass(stats + " has no calibration.sequence_lengths I64 [samples] "
+                   "(written by hfq calibrate)");
+    }
+    std::vector<int64_t> seqLens(lens->shape[0]);
+    std::memcpy(seqLens.data(), st.file->bytes(*lens).data(),
+                seqLens.size() * sizeof(int64_t));
+    int64_t tokens = 0;
+    for (int64_t n : seqLens) {
+      if (n <= 0) {
+        return abortPass(stats + ": a calibration sample has no tokens");
+      }
+      tokens += n;
+    }
+
+    module.walk([&](LinearOp op) { linears[linearName(op)] = op; });
+    module.walk([&](Operation *op) {
+      if (auto w = dyn_cast<WeightOp>(op)) {
+        Value v = w.getResult();
+        // Through the importer's f16/bf16 widening.
+        if (v.hasOneUse())
+          if (auto g = dyn_cast<linalg::GenericOp>(*v.user_begin()))
+            if (g.getRegion().front().getOperations().size() == 2 &&
+                isa<arith::ExtFOp>(g.getRegion().front().front()))
+              v = g.getResult(0);
+        tensors[w.getName()] = v;
+      } else if (auto name = op->getAttrOfType<StringAttr>("hfq.tensor")) {
+        tensors[name.getValue()] = op->getResult(0);
+      }
+    });
+
+    for (int64_t layer = 0; layer < cfg->numLayers; ++layer)
+      if (failed(runLayer(layer, attention, st, seqLens, tokens)))
+        return signalPassFailure();
+
+    OpBuilder b(&getContext());
+    module->setAttr(
+        "hfq.quantization",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("method", b.getStringAttr("awq")),
+             b.getNamedAttr("bits", b.getI64IntegerAttr(bits)),
+             b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)),
+             b.getNamedAttr("sym", b.getBoolAttr(symmetric)),
+             b.getNamedAttr("grid", b.getI64IntegerAttr(grid)),
+             b.getNamedAttr("clip", b.getBoolAttr(clip)),
+             b.getNamedAttr("max_shrink", b.getF64FloatAttr(maxShrink)),
+             b.getNamedAttr("clip_tokens", b.getI64IntegerAttr(clipTokens)),
+             b.getNamedAttr("quantized", b.getBoolAttr(quantize))}));
+    if (!quantize)
+      return;
+
+    auto enc = AffineEncodingAttr::get(
+        &getContext(), bits,
+        groupSize ? Granularity::group : Granularity::channel, 1,
+        int64_t(groupSize),
+        symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
+        PackOrder::lsb_first);
+    if (failed(rewriteLinearWeights(
+            module, selection, "awq", report,
+            [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,
+                int64_t cols) -> llvm::Expected<Quantized> {
+              auto q = nx::quantizeRTN(w, rows, cols, scheme);
+              if (!q)
+                return q.takeError();
+              return affineParts(enc, *q, scheme, false);
+            })))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
