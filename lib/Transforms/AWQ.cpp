@@ -174,7 +174,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     auto r = nx::searchAWQScale(absMean, weights, rows, scheme, int(grid), loss);
     if (!r)
       return llvm::createStringError(what + ": " + llvm::toString(r.takeError()));
-    log += formatv(" {0} α={1:F2} ({2:E2}->{3:E2})", what, r->alpha,
+    log += formatv(" {0} alpha {1:F2} (loss {2:E2} -> {3:E2})", what, r->alpha,
                    r->losses.front(), r->losses[r->bestIndex])
                .str();
     return std::move(r->scales);
@@ -291,6 +291,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       for (llvm::StringRef n : {"self_attn.v_proj", "self_attn.o_proj"})
         modified.insert(n);
       rowsScaled.insert("self_attn.v_proj");
+    } else if (v.out != o.in) {
+      log += " o skipped (GQA: v_proj rows are shared by several heads)";
     }
     // gate/up through the MLP; s folds into post_attention_layernorm.
     if (sel({"mlp.gate_proj", "mlp.up_proj"})) {
