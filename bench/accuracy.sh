@@ -8,8 +8,11 @@
 # usage: bench/accuracy.sh [DOCS [SET]]
 #   DOCS: first N documents of the eval text (0 = all; default 10);
 #   SET:  free (default: the calibration-free methods), gptq (GPTQ next to
-#         RTN at the same settings) or prune (SparseGPT next to magnitude
-#         pruning); gptq and prune need CALIB=statistics from hfq calibrate.
+#         RTN at the same settings), prune (SparseGPT next to magnitude
+#         pruning) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and
+#         g32, then the pruning rows: the calibration-based table); all but
+#         free need CALIB=statistics from hfq calibrate (--keep-inputs for
+#         calib: AWQ reads the inputs).
 # Env: HFQ (the hfq binary), MODEL, TEXT, CALIB.
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
 set -euo pipefail
@@ -23,21 +26,34 @@ WORK=${WORK:-$(mktemp -d)}
 [ -x "$HFQ" ] || { echo "build hfq first (bash scripts/build.sh)" >&2; exit 1; }
 [ -f "$TEXT" ] || { echo "no evaluation text at $TEXT" >&2; exit 1; }
 
-if [ "$SET" = gptq ] || [ "$SET" = prune ]; then
+if [ "$SET" != free ]; then
   [ -f "${CALIB:-}" ] || { echo "SET=$SET needs CALIB=<stats.safetensors>" >&2; exit 1; }
 fi
-if [ "$SET" = prune ]; then
-  configs=(
-    "magnitude 50%|prune --method magnitude --sparsity 0.5"
-    "sparsegpt 50%|prune --method sparsegpt --sparsity 0.5 --calib $CALIB"
-    "magnitude 2:4|prune --method magnitude --pattern 2:4"
-    "sparsegpt 2:4|prune --method sparsegpt --pattern 2:4 --calib $CALIB"
-    "magnitude 25%|prune --method magnitude --sparsity 0.25"
-    "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
-    "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
-    "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
-    "structured coupled: 25% of MLP channels|prune --method structured --coupled --sparsity 0.25"
-  )
+prune_configs=(
+  "magnitude 50%|prune --method magnitude --sparsity 0.5"
+  "sparsegpt 50%|prune --method sparsegpt --sparsity 0.5 --calib $CALIB"
+  "magnitude 2:4|prune --method magnitude --pattern 2:4"
+  "sparsegpt 2:4|prune --method sparsegpt --pattern 2:4 --calib $CALIB"
+  "magnitude 25%|prune --method magnitude --sparsity 0.25"
+  "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
+  "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
+  "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
+  "structured coupled: 25% of MLP channels|prune --method structured --coupled --sparsity 0.25"
+)
+if [ "$SET" = calib ]; then
+  configs=()
+  for bits in 4 3; do
+    for g in 0 32; do
+      label=$([ $g = 0 ] && echo per-channel || echo g$g)
+      configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
+      configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
+      configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
+      configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g")
+    done
+  done
+  configs+=("${prune_configs[@]}")
+elif [ "$SET" = prune ]; then
+  configs=("${prune_configs[@]}")
 elif [ "$SET" = gptq ]; then
   configs=()
   for bits in 4 3; do
