@@ -23,6 +23,7 @@ using namespace mlir::hfq::numerics;
 
 namespace {
 
+using hfq_test::correlatedHessian;
 using hfq_test::outputError;
 using hfq_test::randomWeights;
 
@@ -30,34 +31,6 @@ std::vector<double> identity(int64_t n) {
   std::vector<double> h(n * n, 0.0);
   for (int64_t i = 0; i < n; ++i)
     h[i * n + i] = 1.0;
-  return h;
-}
-
-/// H = 2 XᵀX / N for N tokens of correlated inputs with uneven scales.
-std::vector<double> correlatedHessian(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  const int64_t tokens = 4 * n;
-  std::vector<double> mix(n * n);
-  for (double &v : mix)
-    v = normal(rng);
-  std::vector<double> x(tokens * n, 0.0);
-  for (int64_t t = 0; t < tokens; ++t) {
-    std::vector<double> z(n);
-    for (double &v : z)
-      v = normal(rng);
-    for (int64_t j = 0; j < n; ++j) {
-      double s = 0;
-      for (int64_t k = 0; k < n; ++k)
-        s += z[k] * mix[k * n + j];
-      x[t * n + j] = s * (1.0 + 4.0 * double(j % 5 == 0));
-    }
-  }
-  std::vector<double> h(n * n, 0.0);
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        h[i * n + j] += 2.0 * x[t * n + i] * x[t * n + j] / double(tokens);
   return h;
 }
 
