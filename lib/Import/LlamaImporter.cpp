@@ -110,6 +110,7 @@ private:
       io::DType t = e->info->dtype;
       Type elem = type.getElementType();
       bool dtypeOk = elem.isF32()          ? t == io::DType::F32
+                     : elem.isF16()       ? t == io::DType::F16
                      : elem.isInteger(32) ? t == io::DType::I32
                                           : (t == io::DType::U8 ||
                                              t == io::DType::I8);

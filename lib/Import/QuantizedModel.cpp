@@ -73,6 +73,8 @@ std::optional<io::DType> dtypeOf(Type t) {
     return io::DType::U8;
   if (t.isInteger(32))
     return io::DType::I32;
+  if (t.isF16())
+    return io::DType::F16;
   return std::nullopt;
 }
 
@@ -206,7 +208,7 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       std::optional<io::DType> dtype = dtypeOf(type.getElementType());
       if (!constant || !dtype) {
         error = fail(module + ": part '" + partName +
-                     "' must be a constant of i8, i32 or f32");
+                     "' must be a constant of i8, i32, f16 or f32");
         return WalkResult::interrupt();
       }
       auto data = bytesOf(constant.getValue());

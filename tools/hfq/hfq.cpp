@@ -218,7 +218,7 @@ cl::opt<std::string> qOutput("o", cl::Required,
                              cl::cat(hfqCategory));
 cl::opt<std::string> qMethod("method",
                              cl::desc("rtn | nf4 | fp4 | int8 | hqq (no "
-                                      "data); gptq, awq (need --calib)"),
+                                      "data); gptq, awq, spqr (need --calib)"),
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
 cl::opt<unsigned> qBits("bits", cl::desc("rtn/hqq code width (2-8)"),
@@ -255,6 +255,11 @@ cl::opt<std::string> qCalib("calib",
                                      "calibrate on now (--samples/--seq-len "
                                      "as hfq calibrate)"),
                             cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<double> qOutliers("outlier-threshold",
+                          cl::desc("spqr: relative outlier threshold (< 0: "
+                                   "none)"),
+                          cl::init(0.2), cl::sub(quantizeCmd),
+                          cl::cat(hfqCategory));
 cl::opt<bool> qNoClip("no-clip",
                       cl::desc("awq: skip the clip search"),
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
@@ -411,6 +416,28 @@ int runQuantizeCmd() {
     if (Error e =
             runQuantize(qModel, qOutput, createGPTQ(o), "gptq", "quantize", quiet,
                         errs()))
+      return reportError(std::move(e));
+    return 0;
+  }
+  if (qMethod == "spqr") {
+    if (qCalib.empty())
+      return reportError(fail("--method spqr needs --calib (statistics from "
+                              "hfq calibrate, or calibration text)"));
+    TempStats stats;
+    if (Error e = stats.resolve(qModel, qCalib))
+      return reportError(std::move(e));
+    SpQROptions o;
+    o.stats = stats.path;
+    o.bits = qBits.getNumOccurrences() ? unsigned(qBits) : 3u;
+    o.groupSize = qGroup != kUnset ? int64_t(qGroup) : 16;
+    o.outlierThreshold = qOutliers;
+    if (qDamp.getNumOccurrences())
+      o.damp = qDamp;
+    o.include.assign(qInclude.begin(), qInclude.end());
+    o.exclude.assign(qExclude.begin(), qExclude.end());
+    o.report = !quiet;
+    if (Error e = runQuantize(qModel, qOutput, createSpQR(o), "spqr",
+                              "quantize", quiet, errs()))
       return reportError(std::move(e));
     return 0;
   }
@@ -713,6 +740,8 @@ int main(int argc, char **argv) {
       "--group-size G --sym --act-order --static-groups --damp D]\n"
       "  hfq quantize MODEL -o OUT --method awq --calib STATS|TEXT [--bits B "
       "--group-size G --sym --no-clip]\n"
+      "  hfq quantize MODEL -o OUT --method spqr --calib STATS|TEXT [--bits B "
+      "--group-size G --outlier-threshold T --damp D]\n"
       "  hfq quantize MODEL -o OUT --method rtn|nf4|fp4|int8|hqq [--bits B "
       "--group-size G --sym|--asym --mse-clip --block-size N --double-quant "
       "--threshold T --axis A --include RE --exclude RE]\n"

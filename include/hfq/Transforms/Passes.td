@@ -214,6 +214,52 @@ def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
                            "::mlir::hfq::HFQDialect"];
 }
 
+def SpQR : Pass<"hfq-spqr", "::mlir::ModuleOp"> {
+  let summary = "Quantize linear weights with SpQR from calibration statistics";
+  let description = [{
+    SpQR (Dettmers et al. 2023) on every selected `hfq.linear` (selection
+    and weight sources as in `hfq-quantize-linears`), fed by the Hessian
+    `2 NAME.xtx / NAME.tokens` of `hfq calibrate`, as the reference defines
+    it (numerics/SpQR.h): GPTQ's column loop with groups of `group-size`
+    columns whose min-max scales and zeros are quantized to `scale-bits` /
+    `zero-bits` in runs of `stats-group-size` rows, outliers chosen by their
+    Hessian-weighted error against `outlier-threshold` (relative; < 0
+    disables them) after a leave-one-out refit, kept in float16 CSR parts.
+    Defaults are the reference README's: 3-bit weights and statistics,
+    groups of 16, threshold 0.2, act-order, dampening 1.0 x mean(diag H).
+    The result is an `#hfq.spqr` weight; with `report`, each linear's
+    outlier count and rate go to stderr.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", "\"\"",
+           "calibration statistics (.safetensors from hfq calibrate)">,
+    Option<"bits", "bits", "unsigned", "3", "weight code width (2..8)">,
+    Option<"groupSize", "group-size", "int64_t", "16", "input columns per group">,
+    Option<"scaleBits", "scale-bits", "unsigned", "3", "bits of the group scales">,
+    Option<"zeroBits", "zero-bits", "unsigned", "3", "bits of the group zeros">,
+    Option<"statsGroupSize", "stats-group-size", "int64_t", "16",
+           "rows per second-level statistics run">,
+    Option<"outlierThreshold", "outlier-threshold", "double", "0.2",
+           "relative outlier threshold (< 0: no outliers)">,
+    Option<"damp", "damp", "double", "1.0",
+           "dampening as a fraction of mean(diag H)">,
+    Option<"blockSize", "block-size", "int64_t", "128",
+           "columns per lazy batch update (a multiple of group-size)">,
+    Option<"actOrder", "act-order", "bool", "true",
+           "quantize columns by descending Hessian diagonal">,
+    Option<"simplifiedOutliers", "simplified-outliers", "bool", "false",
+           "fit group statistics without the leave-one-out outlier refit">,
+    ListOption<"include", "include", "std::string",
+               "regexes of linear names to quantize (default: all)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "regexes of linear names to leave in float">,
+    Option<"report", "report", "bool", "false",
+           "print one line per quantized linear to stderr">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::hfq::HFQDialect"];
+}
+
 def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
   let summary = "Prune linear weights (magnitude, structured, N:M, SparseGPT)";
   let description = [{

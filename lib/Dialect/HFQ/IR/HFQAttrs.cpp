@@ -287,3 +287,86 @@ SparseEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
   return {packedCodesType(kept, getCodeBits(), getStorageBits(), getContext()),
           RankedTensorType::get(kept, elementType)};
 }
+
+//===----------------------------------------------------------------------===//
+// SpQREncodingAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+SpQREncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         unsigned bits, int64_t groupSize, unsigned scaleBits,
+                         unsigned zeroBits, int64_t statsGroupSize,
+                         int64_t outliers, bool actOrder) {
+  for (auto [name, b] : {std::pair("bits", bits),
+                         std::pair("scale_bits", scaleBits),
+                         std::pair("zero_bits", zeroBits)})
+    if (b < 2 || b > 8)
+      return emitError() << name << " must be in 2..8, got " << b;
+  if (groupSize <= 0 || statsGroupSize <= 0)
+    return emitError() << "group_size and stats_group_size must be positive";
+  if (outliers < 0)
+    return emitError() << "outliers must be >= 0, got " << outliers;
+  return success();
+}
+
+unsigned SpQREncodingAttr::getCodeBits() const { return getBits(); }
+unsigned SpQREncodingAttr::getStorageBits() const { return 8; }
+PackOrder SpQREncodingAttr::getOrder() const { return PackOrder::lsb_first; }
+
+LogicalResult SpQREncodingAttr::verifyForShape(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
+    FloatType elementType) const {
+  if (shape.size() != 2)
+    return emitError() << "spqr encodes [out, in] weights, got rank "
+                       << shape.size();
+  const int64_t out = shape[0], in = shape[1];
+  if (in % getGroupSize() != 0)
+    return emitError() << "group_size " << getGroupSize()
+                       << " does not divide the input dimension " << in;
+  if (out % getStatsGroupSize() != 0)
+    return emitError() << "stats_group_size " << getStatsGroupSize()
+                       << " does not divide the output dimension " << out;
+  if (getOutliers() > out * in)
+    return emitError() << getOutliers() << " outliers in " << out * in
+                       << " weights";
+  const int64_t groups = in / getGroupSize();
+  if (failed(verifyPackedLastDim(emitError, shape, getBits(), 8)) ||
+      failed(verifyPackedLastDim(emitError, {groups, out}, getScaleBits(), 8)) ||
+      failed(verifyPackedLastDim(emitError, {groups, out}, getZeroBits(), 8)))
+    return failure();
+  return success();
+}
+
+SmallVector<StringRef> SpQREncodingAttr::getPartNames() const {
+  SmallVector<StringRef> names = {
+      "codes",        "scale_codes",     "scale_scales", "scale_zeros",
+      "zero_codes",   "zero_scales",     "zero_zeros",   "outlier_row_ptr",
+      "outlier_cols", "outlier_values"};
+  if (getActOrder())
+    names.push_back("g_idx");
+  return names;
+}
+
+SmallVector<RankedTensorType>
+SpQREncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
+                               FloatType elementType) const {
+  MLIRContext *ctx = getContext();
+  const int64_t out = shape[0], in = shape[1], groups = in / getGroupSize();
+  const int64_t runs = out / getStatsGroupSize();
+  auto i32 = IntegerType::get(ctx, 32);
+  auto stats = RankedTensorType::get({groups, runs}, elementType);
+  SmallVector<RankedTensorType> types = {
+      packedCodesType(shape, getBits(), 8, ctx),
+      packedCodesType({groups, out}, getScaleBits(), 8, ctx),
+      stats,
+      stats,
+      packedCodesType({groups, out}, getZeroBits(), 8, ctx),
+      stats,
+      stats,
+      RankedTensorType::get({out + 1}, i32),
+      RankedTensorType::get({getOutliers()}, i32),
+      RankedTensorType::get({getOutliers()}, Float16Type::get(ctx))};
+  if (getActOrder())
+    types.push_back(RankedTensorType::get({in}, i32));
+  return types;
+}

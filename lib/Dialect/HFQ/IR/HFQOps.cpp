@@ -65,6 +65,10 @@ LogicalResult QuantizeOp::verify() {
     return emitOpError() << "cannot quantize to a sparse encoding: its mask "
                             "comes from a pruning pass (hfq-prune); use "
                             "hfq.assemble";
+  if (isa<SpQREncodingAttr>(qtype.getEncoding()))
+    return emitOpError() << "cannot quantize to a spqr encoding: its outliers "
+                            "and statistics come from hfq-spqr; use "
+                            "hfq.assemble";
   return success();
 }
 

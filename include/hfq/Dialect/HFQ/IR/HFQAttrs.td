@@ -149,4 +149,46 @@ def HFQ_SparseEncodingAttr : HFQ_Attr<"SparseEncoding", "sparse",
   }];
 }
 
+def HFQ_SpQREncodingAttr : HFQ_Attr<"SpQREncoding", "spqr",
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+  let summary = "SpQR: small groups, quantized statistics, sparse outliers";
+  let description = [{
+    SpQR's representation of an `[out, in]` weight (numerics/SpQR.h): codes
+    `q` of `bits` bits; for every group of `group_size` input columns (or
+    the group `g_idx[c]` of column `c` with `act_order`) and every row, a
+    scale and a float zero point, themselves stored as `scale_bits` /
+    `zero_bits` codes with one float scale and zero per run of
+    `stats_group_size` rows; and `outliers` weights kept in float16 in CSR
+    form. Element `(r, c)` with group `g` and run `k = r / stats_group_size`:
+
+      s = scale_scales[g, k] (scale_codes[g, r] - scale_zeros[g, k])
+      z = zero_scales[g, k] (zero_codes[g, r] - zero_zeros[g, k])
+      w = s (q[r, c] - z), or the outlier value when (r, c) is one.
+
+    Parts: `codes` [out, in·bits/8] i8, `scale_codes` [groups, out·
+    scale_bits/8] i8, `scale_scales`, `scale_zeros` [groups, out /
+    stats_group_size] (element type), `zero_codes`, `zero_scales`,
+    `zero_zeros` likewise, `outlier_row_ptr` i32 [out + 1], `outlier_cols`
+    i32 [outliers], `outlier_values` f16 [outliers], and with `act_order`
+    `g_idx` i32 [in]. Codes are packed lsb-first along the last dimension.
+    Produced by `hfq-spqr`, not by `hfq.quantize`.
+
+    ```mlir
+    #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3,
+              stats_group_size = 16, outliers = 1234, act_order = true>
+    ```
+  }];
+  let parameters = (ins
+    "unsigned":$bits,
+    "int64_t":$group_size,
+    "unsigned":$scale_bits,
+    "unsigned":$zero_bits,
+    "int64_t":$stats_group_size,
+    "int64_t":$outliers,
+    DefaultValuedParameter<"bool", "false">:$act_order
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // HFQ_DIALECT_HFQ_IR_HFQATTRS_TD

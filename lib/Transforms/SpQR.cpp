@@ -1,0 +1,147 @@
+//===- SpQR.cpp - the hfq-spqr pass -----------------------------*- C++ -*-===//
+//
+// Reads each selected linear's Hessian from the calibration statistics, runs
+// numerics::quantizeSpQR and stores the result as a #hfq.spqr weight; with
+// `report`, every linear's outlier rate goes to stderr.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LinearWeights.h"
+
+#include "hfq/Numerics/SpQR.h"
+#include "hfq/Transforms/Passes.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+namespace mlir::hfq {
+#define GEN_PASS_DEF_SPQR
+#include "hfq/Transforms/Passes.h.inc"
+} // namespace mlir::hfq
+
+using namespace mlir;
+using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
+namespace nx = mlir::hfq::numerics;
+
+namespace {
+
+llvm::Expected<Quantized> spqrParts(MLIRContext *ctx, const nx::SpQRResult &r,
+                                    const nx::SpQROptions &o) {
+  auto enc = SpQREncodingAttr::get(ctx, o.bits, o.groupSize, o.scaleBits,
+                                   o.zeroBits, o.statsGroupSize,
+                                   int64_t(r.outlierCols.size()), o.actOrder);
+  SmallVector<RankedTensorType> types =
+      enc.getPartTypes({r.rows, r.cols}, Float32Type::get(ctx));
+  Quantized out;
+  out.encoding = enc;
+  auto packed = [&](const std::vector<uint8_t> &codes, unsigned bits,
+                    RankedTensorType type) -> llvm::Error {
+    auto p = packedCodes(codes, bits, /*msbFirst=*/false);
+    if (!p)
+      return p.takeError();
+    out.parts.push_back({type, std::move(*p)});
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = packed(r.codes, o.bits, types[0]))
+    return std::move(e);
+  for (auto [stats, bits, at] :
+       {std::tuple(&r.scales, o.scaleBits, 1), std::tuple(&r.zeros, o.zeroBits, 4)}) {
+    if (llvm::Error e = packed(stats->codes, bits, types[at]))
+      return std::move(e);
+    out.parts.push_back({types[at + 1], bytesOf<float>(stats->scales)});
+    out.parts.push_back({types[at + 2], bytesOf<float>(stats->zeros)});
+  }
+  out.parts.push_back({types[7], bytesOf<int32_t>(r.rowPtr)});
+  out.parts.push_back({types[8], bytesOf<int32_t>(r.outlierCols)});
+  out.parts.push_back({types[9], bytesOf<uint16_t>(r.outlierValues)});
+  if (o.actOrder)
+    out.parts.push_back({types[10], bytesOf<int32_t>(r.gIdx)});
+  out.dequantized = nx::dequantizeSpQR(r, o);
+  return out;
+}
+
+struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
+  using SpQRBase::SpQRBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (stats.empty()) {
+      module.emitError() << "hfq-spqr needs stats=<file> (from hfq calibrate)";
+      return signalPassFailure();
+    }
+    nx::SpQROptions o;
+    o.bits = bits;
+    o.groupSize = groupSize;
+    o.scaleBits = scaleBits;
+    o.zeroBits = zeroBits;
+    o.statsGroupSize = statsGroupSize;
+    o.outlierThreshold = outlierThreshold < 0
+                             ? std::numeric_limits<double>::infinity()
+                             : double(outlierThreshold);
+    o.percDamp = damp;
+    o.blockSize = blockSize;
+    o.actOrder = actOrder;
+    o.simplifiedOutliers = simplifiedOutliers;
+    if (!(damp > 0)) {
+      module.emitError() << "damp must be > 0";
+      return signalPassFailure();
+    }
+    LinearSelection selection;
+    if (failed(selection.init(module, include, exclude)))
+      return signalPassFailure();
+    auto file = io::SafetensorsFile::open(stats);
+    if (!file) {
+      module.emitError() << llvm::toString(file.takeError());
+      return signalPassFailure();
+    }
+    int64_t totalOutliers = 0, totalWeights = 0;
+    if (failed(rewriteLinearWeights(
+            module, selection, "spqr", report,
+            [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
+                int64_t cols) -> llvm::Expected<Quantized> {
+              auto h = hessianOf(**file, stats, linearName(op), cols);
+              if (!h)
+                return h.takeError();
+              auto r = nx::quantizeSpQR(w, rows, cols, *h, o);
+              if (!r)
+                return r.takeError();
+              const int64_t n = int64_t(r->outlierCols.size());
+              totalOutliers += n;
+              totalWeights += rows * cols;
+              if (report)
+                llvm::errs() << llvm::formatv(
+                    "  {0}: {1} outliers ({2:F3}% of weights), dampening {3} "
+                    "x mean(diag H), {4} dead inputs\n",
+                    linearName(op), n, 100.0 * double(n) / double(rows * cols),
+                    r->percDamp, r->deadColumns);
+              return spqrParts(&getContext(), *r, o);
+            })))
+      return signalPassFailure();
+    if (report && totalWeights)
+      llvm::errs() << llvm::formatv("spqr: {0} outliers in {1} weights "
+                                    "({2:F3}%)\n",
+                                    totalOutliers, totalWeights,
+                                    100.0 * double(totalOutliers) /
+                                        double(totalWeights));
+
+    OpBuilder b(&getContext());
+    module->setAttr(
+        "hfq.quantization",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("method", b.getStringAttr("spqr")),
+             b.getNamedAttr("bits", b.getI64IntegerAttr(bits)),
+             b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)),
+             b.getNamedAttr("qq_scale_bits", b.getI64IntegerAttr(scaleBits)),
+             b.getNamedAttr("qq_zero_bits", b.getI64IntegerAttr(zeroBits)),
+             b.getNamedAttr("qq_groupsize", b.getI64IntegerAttr(statsGroupSize)),
+             b.getNamedAttr("outlier_threshold",
+                            b.getF64FloatAttr(outlierThreshold)),
+             b.getNamedAttr("damp_percent", b.getF64FloatAttr(damp)),
+             b.getNamedAttr("act_order", b.getBoolAttr(actOrder)),
+             b.getNamedAttr("outliers", b.getI64IntegerAttr(totalOutliers))}));
+  }
+};
+
+} // namespace
