@@ -20,6 +20,8 @@
 #include "hfq/Numerics/Codebooks.h"
 #include "hfq/Numerics/Packing.h"
 #include "hfq/Numerics/Pruning.h"
+#include "hfq/Numerics/SpQR.h"
+#include "hfq/IO/Safetensors.h"
 #include "hfq/Pipelines/Pipelines.h"
 #include "hfq/Transforms/Passes.h"
 
@@ -29,6 +31,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "hfq/Conversion/Passes.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include "gtest/gtest.h"
@@ -653,6 +656,60 @@ TEST(PrunePass, TwoFourSparseWeightsCompute) {
   ASSERT_TRUE(bool(pruned));
   std::vector<float> got = jit.call2d<float>("passed");
   std::vector<float> want = matmulT(m.x, pruned->weights, 3, 64, 8);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], want[i]) << "element " << i;
+}
+
+/// SpQR weights (act-order, outliers in CSR) compute x * dequant(W)^T with
+/// dequant from the numerics library, bit for bit.
+TEST(SpQRPass, LoweringMatchesNumerics) {
+  LinearModule m = makeLinear(3, 64, 16);
+  m.w[5 * 64 + 9] = 3.0f; // planted outliers: the CSR path must run
+  m.w[12 * 64 + 50] = -2.5f;
+  // Statistics of correlated inputs with uneven channel scales.
+  const int64_t n = 256, cols = 64;
+  std::mt19937 rng(31);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> xtx(cols * cols, 0.0), x(cols);
+  for (int64_t t = 0; t < n; ++t) {
+    double common = normal(rng);
+    for (int64_t c = 0; c < cols; ++c)
+      x[c] = (normal(rng) + 0.5 * common) * (c % 8 == 0 ? 4.0 : 1.0);
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        xtx[i * cols + j] += x[i] * x[j];
+  }
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("spqr-stats", "safetensors", path));
+  auto bytes = [](const auto &v) {
+    std::vector<uint8_t> out(v.size() * sizeof(v[0]));
+    std::memcpy(out.data(), v.data(), out.size());
+    return out;
+  };
+  ASSERT_FALSE(bool(io::writeSafetensors(
+      path,
+      {{"model.layers.0.mlp.up_proj.xtx", io::DType::F64, {cols, cols}, bytes(xtx)},
+       {"model.layers.0.mlp.up_proj.tokens", io::DType::I64, {1},
+        bytes(std::vector<int64_t>{n})}},
+      {})));
+  SpQROptions o;
+  o.stats = std::string(path);
+  Jit jit;
+  bool compiled = jit.compile(m.source(""), [&](PassManager &pm) {
+    pm.addPass(createSpQR(o));
+  });
+  llvm::sys::fs::remove(path);
+  ASSERT_TRUE(compiled);
+  std::vector<double> h(xtx);
+  for (double &v : h)
+    v = 2.0 * v / double(n);
+  nx::SpQROptions no;
+  auto r = nx::quantizeSpQR(m.w, 16, 64, h, no);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  EXPECT_GE(r->outlierCols.size(), 2u);
+  std::vector<float> got = jit.call2d<float>("passed");
+  std::vector<float> want = matmulT(m.x, nx::dequantizeSpQR(*r, no), 3, 64, 16);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_EQ(got[i], want[i]) << "element " << i;

@@ -256,3 +256,26 @@ func.func @int8_threshold(%x: tensor<2x64xf32>, %w: !hfq.qtensor<4x64xf32, #hfq.
   %y = hfq.linear %x, %w {outlier_threshold = 6.0 : f64} : tensor<2x64xf32>, !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = symmetric>> -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// expected-error @+1 {{scale_bits must be in 2..8, got 9}}
+func.func private @spqr_bits(!hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 9, zero_bits = 3, stats_group_size = 16, outliers = 0>>)
+
+// -----
+
+// expected-error @+1 {{stats_group_size 16 does not divide the output dimension 24}}
+func.func private @spqr_rows(!hfq.qtensor<24x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>>)
+
+// -----
+
+// expected-error @+1 {{600 outliers in 512 weights}}
+func.func private @spqr_outliers(!hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 600>>)
+
+// -----
+
+func.func @spqr_quantize(%w: tensor<16x32xf32>) -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>> {
+  // expected-error @+1 {{cannot quantize to a spqr encoding: its outliers and statistics come from hfq-spqr; use hfq.assemble}}
+  %q = hfq.quantize %w : tensor<16x32xf32> -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>>
+  return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>>
+}

@@ -81,3 +81,10 @@ func.func @sparse_round_trip(%i: tensor<4x8xi8>, %v: tensor<4x32xf32>, %x: tenso
   %y = hfq.linear %x, %w {outlier_threshold = 6.0 : f64} : tensor<2x64xf32>, !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> -> tensor<2x4xf32>
   return %q, %y : !hfq.qtensor<4x64xf32, #hfq.sparse<n = 2, m = 4>>, tensor<2x4xf32>
 }
+
+// CHECK-LABEL: func.func @spqr_round_trip
+// CHECK: hfq.assemble {{.*}} -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
+func.func @spqr_round_trip(%c: tensor<16x12xi8>, %sc: tensor<2x6xi8>, %ss: tensor<2x1xf32>, %sz: tensor<2x1xf32>, %zc: tensor<2x6xi8>, %zs: tensor<2x1xf32>, %zz: tensor<2x1xf32>, %rp: tensor<17xi32>, %oc: tensor<2xi32>, %ov: tensor<2xf16>, %g: tensor<32xi32>) -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>> {
+  %q = hfq.assemble %c, %sc, %ss, %sz, %zc, %zs, %zz, %rp, %oc, %ov, %g : tensor<16x12xi8>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<17xi32>, tensor<2xi32>, tensor<2xf16>, tensor<32xi32> -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
+  return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
+}
