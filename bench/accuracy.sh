@@ -13,7 +13,8 @@
 #         g32, then the pruning rows: the calibration-based table); all but
 #         free need CALIB=statistics from hfq calibrate (--keep-inputs for
 #         calib: AWQ reads the inputs).
-# Env: HFQ (the hfq binary), MODEL, TEXT, CALIB.
+# Env: HFQ (the hfq binary), MODEL, TEXT, CALIB, ONLY (an extended regex:
+# run only the rows whose label matches).
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +52,7 @@ if [ "$SET" = calib ]; then
       configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g")
     done
   done
+  configs+=("spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib $CALIB")
   configs+=("${prune_configs[@]}")
 elif [ "$SET" = prune ]; then
   configs=("${prune_configs[@]}")
@@ -90,6 +92,7 @@ float_bytes=$(stat -c %s "$MODEL/model.safetensors")
 i=0
 for entry in "${configs[@]}"; do
   name=${entry%%|*}; args=${entry#*|}; i=$((i + 1))
+  [[ -z "${ONLY:-}" || "$name" =~ $ONLY ]] || continue
   out="$WORK/q$i"
   rm -rf "$out"
   echo "[$i/${#configs[@]}] $name" >&2
