@@ -146,12 +146,6 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     }
   }
 
-  struct Group {
-    const char *label;
-    std::vector<std::string> scaled; // linears whose input is scaled
-    bool selected;
-  };
-
   /// Runs one scale search and reports it; `loss` evaluates candidates.
   llvm::Expected<std::vector<float>>
   search(const std::string &what, const std::vector<float> &x, int64_t cols,
