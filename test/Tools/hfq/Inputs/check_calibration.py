@@ -81,7 +81,7 @@ for c in range(hidden):
 if stats[name + ".tokens"][1][0] != len(rows):
     sys.exit(f"tokens {stats[name + '.tokens'][1][0]} != {len(rows)}")
 
-linears = sorted({k.rsplit(".", 1)[0] for k in stats})
+linears = sorted({k.rsplit(".", 1)[0] for k in stats if not k.startswith("calibration.")})
 for lin in linears:
     shape, m = stats[lin + ".xtx"]
     k = shape[0]
