@@ -102,6 +102,51 @@ mlir::hfq::numerics::hessianInverseFactor(std::vector<double> &H, int64_t cols,
       percDamp / 10));
 }
 
+std::vector<int64_t>
+mlir::hfq::numerics::actOrderPermutation(llvm::ArrayRef<double> H,
+                                         int64_t cols) {
+  std::vector<int64_t> perm(cols);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+    return H[a * cols + a] > H[b * cols + b];
+  });
+  return perm;
+}
+
+void mlir::hfq::numerics::permuteColumns(std::vector<float> &W,
+                                         std::vector<double> &H, int64_t rows,
+                                         int64_t cols,
+                                         llvm::ArrayRef<int64_t> perm) {
+  std::vector<float> Wp(W.size());
+  std::vector<double> Hp(H.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      Wp[r * cols + c] = W[r * cols + perm[c]];
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      Hp[i * cols + j] = H[perm[i] * cols + perm[j]];
+  W.swap(Wp);
+  H.swap(Hp);
+}
+
+void mlir::hfq::numerics::zeroColumns(std::vector<float> &W, int64_t rows,
+                                      int64_t cols,
+                                      llvm::ArrayRef<int64_t> columns) {
+  for (int64_t c : columns)
+    for (int64_t r = 0; r < rows; ++r)
+      W[r * cols + c] = 0.0f;
+}
+
+void mlir::hfq::numerics::loadBlock(const std::vector<float> &W, int64_t rows,
+                                    int64_t cols, int64_t i1, int64_t count,
+                                    std::vector<float> &W1,
+                                    std::vector<float> &Err1) {
+  W1.assign(rows * count, 0.0f);
+  Err1.assign(rows * count, 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(&W[r * cols + i1], count, &W1[r * count]);
+}
+
 float mlir::hfq::numerics::propagateColumnError(float *blockRow, int64_t i,
                                                 int64_t count, float q, float d,
                                                 const float *hrow,
@@ -187,19 +232,8 @@ llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
   std::vector<int64_t> perm(cols);
   std::iota(perm.begin(), perm.end(), 0);
   if (options.actOrder) {
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return H[a * cols + a] > H[b * cols + b];
-    });
-    std::vector<float> Wp(W.size());
-    std::vector<double> Hp(H.size());
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        Wp[r * cols + c] = W[r * cols + perm[c]];
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        Hp[i * cols + j] = H[perm[i] * cols + perm[j]];
-    W.swap(Wp);
-    H.swap(Hp);
+    perm = actOrderPermutation(H, cols);
+    permuteColumns(W, H, rows, cols, perm);
   }
   // 5./6. Dampening and the inverse's Cholesky factor.
   double percDamp = options.percDamp;
@@ -228,10 +262,7 @@ llvm::Expected<GPTQResult> mlir::hfq::numerics::quantizeGPTQ(
   double loss = 0;
   for (int64_t i1 = 0; i1 < cols; i1 += B) {
     const int64_t i2 = std::min(i1 + B, cols), count = i2 - i1;
-    W1.assign(rows * count, 0.0f);
-    Err1.assign(rows * count, 0.0f);
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy_n(&W[r * cols + i1], count, &W1[r * count]);
+    loadBlock(W, rows, cols, i1, count, W1, Err1);
     for (int64_t i = 0; i < count; ++i) {
       const int64_t col = i1 + i;
       const RowParams *p = &current;

@@ -167,9 +167,7 @@ llvm::Expected<PruneResult> mlir::hfq::numerics::pruneSparseGPT(
   if (!factor)
     return factor.takeError();
   const std::vector<float> &Hinv = *factor;
-  for (int64_t c : dead)
-    for (int64_t r = 0; r < rows; ++r)
-      W[r * cols + c] = 0.0f;
+  zeroColumns(W, rows, cols, dead);
   result.deadColumns = dead.size();
 
   std::vector<uint8_t> mask(rows * cols, 1);
@@ -179,10 +177,7 @@ llvm::Expected<PruneResult> mlir::hfq::numerics::pruneSparseGPT(
   double loss = 0;
   for (int64_t i1 = 0; i1 < cols; i1 += B) {
     const int64_t i2 = std::min(i1 + B, cols), count = i2 - i1;
-    W1.assign(rows * count, 0.0f);
-    Err1.assign(rows * count, 0.0f);
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy_n(&W[r * cols + i1], count, &W1[r * count]);
+    loadBlock(W, rows, cols, i1, count, W1, Err1);
     auto score = [&](int64_t r, int64_t j) {
       double d = Hinv[(i1 + j) * cols + i1 + j];
       double v = W1[r * count + j];

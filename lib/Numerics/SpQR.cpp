@@ -145,29 +145,21 @@ llvm::Expected<SpQRResult> mlir::hfq::numerics::quantizeSpQR(
   result.cols = cols;
 
   // Act-order permutation (descending diag H, stable) and dead inputs.
+  std::vector<float> W(weights.begin(), weights.end());
+  std::vector<double> H(hessian.begin(), hessian.end());
   std::vector<int64_t> perm(cols);
   std::iota(perm.begin(), perm.end(), 0);
-  if (o.actOrder)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return hessian[a * cols + a] > hessian[b * cols + b];
-    });
-  std::vector<float> W(rows * cols);
-  std::vector<double> H(cols * cols);
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      H[i * cols + j] = hessian[perm[i] * cols + perm[j]];
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j)
-      W[r * cols + j] = weights[r * cols + perm[j]];
+  if (o.actOrder) {
+    perm = actOrderPermutation(H, cols);
+    permuteColumns(W, H, rows, cols, perm);
+  }
   double percDamp = o.percDamp;
   std::vector<int64_t> dead;
   auto factor = hessianInverseFactor(H, cols, percDamp, &dead);
   if (!factor)
     return factor.takeError();
   const std::vector<float> &U = *factor;
-  for (int64_t c : dead)
-    for (int64_t r = 0; r < rows; ++r)
-      W[r * cols + c] = 0.0f;
+  zeroColumns(W, rows, cols, dead);
   result.percDamp = percDamp;
   result.deadColumns = int64_t(dead.size());
 
@@ -203,10 +195,7 @@ llvm::Expected<SpQRResult> mlir::hfq::numerics::quantizeSpQR(
   const int64_t B = o.blockSize;
   for (int64_t i1 = 0; i1 < cols; i1 += B) {
     const int64_t i2 = std::min(i1 + B, cols), count = i2 - i1;
-    W1.assign(rows * count, 0.0f);
-    Err1.assign(rows * count, 0.0f);
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy_n(&W[r * cols + i1], count, &W1[r * count]);
+    loadBlock(W, rows, cols, i1, count, W1, Err1);
     for (int64_t i = 0; i < count; ++i) {
       const int64_t col = i1 + i;
       if (col % gs == 0) {

@@ -68,6 +68,21 @@ llvm::Expected<std::vector<float>>
 hessianInverseFactor(std::vector<double> &hessian, int64_t cols,
                      double &percDamp, std::vector<int64_t> *dead = nullptr);
 
+/// Act-order: the columns by descending H_ii (stable for ties).
+std::vector<int64_t> actOrderPermutation(llvm::ArrayRef<double> hessian,
+                                         int64_t cols);
+/// W ← W[:, perm] ([rows, cols]) and H ← H[perm][:, perm].
+void permuteColumns(std::vector<float> &W, std::vector<double> &H,
+                    int64_t rows, int64_t cols, llvm::ArrayRef<int64_t> perm);
+/// W[:, c] ← 0 for every c in `columns` (the dead inputs).
+void zeroColumns(std::vector<float> &W, int64_t rows, int64_t cols,
+                 llvm::ArrayRef<int64_t> columns);
+/// Starts a block of columns [i1, i1 + count): W1 ← W[:, i1:i1+count]
+/// ([rows, count] row-major) and Err1 ← 0.
+void loadBlock(const std::vector<float> &W, int64_t rows, int64_t cols,
+               int64_t i1, int64_t count, std::vector<float> &W1,
+               std::vector<float> &Err1);
+
 /// The two error-propagation steps GPTQ and SparseGPT share, on a block of
 /// columns [i1, i1 + count) copied into `block` ([rows, count] row-major):
 /// column i of one row becomes `q`; its error (w - q) / d (d = U_ii) is
