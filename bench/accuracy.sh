@@ -41,31 +41,27 @@ prune_configs=(
   "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
   "structured coupled: 25% of MLP channels|prune --method structured --coupled --sparsity 0.25"
 )
-if [ "$SET" = calib ]; then
-  configs=()
-  for bits in 4 3; do
-    for g in 0 32; do
-      label=$([ $g = 0 ] && echo per-channel || echo g$g)
-      configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
-      configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
-      configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
-      configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g")
-    done
+# RTN next to GPTQ (and AWQ) at 4/3 bits, per-channel and g32.
+quant_configs=()
+for bits in 4 3; do
+  for g in 0 32; do
+    label=$([ $g = 0 ] && echo per-channel || echo g$g)
+    quant_configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
+    quant_configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
+    quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
+    if [ "$SET" = calib ]; then
+      quant_configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g")
+    fi
   done
-  configs+=("spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib $CALIB")
-  configs+=("${prune_configs[@]}")
+done
+if [ "$SET" = calib ]; then
+  configs=("${quant_configs[@]}"
+           "spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib $CALIB"
+           "${prune_configs[@]}")
 elif [ "$SET" = prune ]; then
   configs=("${prune_configs[@]}")
 elif [ "$SET" = gptq ]; then
-  configs=()
-  for bits in 4 3; do
-    for g in 0 32; do
-      label=$([ $g = 0 ] && echo per-channel || echo g$g)
-      configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
-      configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
-      configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
-    done
-  done
+  configs=("${quant_configs[@]}")
 else
 configs=(
   "rtn 8-bit per-channel|--method rtn --bits 8 --group-size 0"

@@ -98,7 +98,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     signalPassFailure();
   }
 
-  llvm::Expected<nx::DenseLinear> load(const std::string &name) {
+  llvm::Expected<nx::DenseLinear> load(FloatReader &reader,
+                                       const std::string &name) {
     auto it = linears.find(name);
     if (it == linears.end())
       return llvm::createStringError("no linear '" + name + "' in the module");
@@ -111,12 +112,12 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     nx::DenseLinear l;
     l.out = type.getDimSize(0);
     l.in = type.getDimSize(1);
-    auto w = readLinearWeight(module, op);
+    auto w = reader.read(op);
     if (!w)
       return w.takeError();
     l.weight = std::move(*w);
     if (Value bias = op.getBias()) {
-      auto b = readFloatValue(module, bias);
+      auto b = reader.read(bias);
       if (!b)
         return b.takeError();
       l.bias = std::move(*b);
@@ -174,7 +175,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     return std::move(r->scales);
   }
 
-  LogicalResult runLayer(int64_t layer, const nx::AttentionShape &attention,
+  LogicalResult runLayer(FloatReader &reader, int64_t layer,
+                         const nx::AttentionShape &attention,
                          const Stats &stats, llvm::ArrayRef<int64_t> seqLens,
                          int64_t tokens) {
     auto start = std::chrono::steady_clock::now();
@@ -185,7 +187,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
                            "mlp.down_proj"};
     llvm::StringMap<nx::DenseLinear> l;
     for (const char *n : names) {
-      auto loaded = load(p + n);
+      auto loaded = load(reader, p + n);
       if (!loaded)
         return fail(llvm::toString(loaded.takeError()));
       l[n] = std::move(*loaded);
@@ -206,7 +208,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       Value t = tensors.lookup(normNames[i]);
       if (!t)
         return fail("no tensor '" + normNames[i] + "' in the module");
-      auto values = readFloatValue(module, t);
+      auto values = reader.read(t);
       if (!values)
         return fail(normNames[i] + ": " + llvm::toString(values.takeError()));
       norms[i] = std::move(*values);
@@ -459,8 +461,9 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       }
     });
 
+    FloatReader reader(module);
     for (int64_t layer = 0; layer < cfg->numLayers; ++layer)
-      if (failed(runLayer(layer, attention, st, seqLens, tokens)))
+      if (failed(runLayer(reader, layer, attention, st, seqLens, tokens)))
         return signalPassFailure();
 
     OpBuilder b(&getContext());

@@ -19,15 +19,15 @@ using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
 
-namespace {
-
 /// Where a linear's float weight comes from: a constant in the IR (dense,
 /// or an f32 dense_resource an earlier pass produced), or the checkpoint
 /// tensor `checkpointName`.
-struct WeightSource {
+struct mlir::hfq::detail::WeightSource {
   ElementsAttr constant;
   std::string checkpointName;
 };
+
+namespace {
 
 /// Looks through the importer's f16/bf16 widening (a linalg.generic whose
 /// body is one arith.extf) to the constant or hfq.weight behind `w`.
@@ -73,36 +73,6 @@ std::vector<float> floatsOf(ElementsAttr elements) {
   return out;
 }
 
-/// Reads weights, opening the module's checkpoint on first need.
-class WeightReader {
-public:
-  explicit WeightReader(ModuleOp module) : module(module) {}
-  llvm::Expected<std::vector<float>> read(const WeightSource &src) {
-    if (src.constant)
-      return floatsOf(src.constant);
-    if (!checkpoint) {
-      auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
-      if (!dir)
-        return llvm::createStringError(
-            "weight '" + src.checkpointName +
-            "' is a checkpoint tensor, but the module has no hfq.checkpoint "
-            "directory");
-      auto opened = io::Checkpoint::open(dir.getValue());
-      if (!opened)
-        return opened.takeError();
-      checkpoint = std::make_unique<io::Checkpoint>(std::move(*opened));
-    }
-    const io::Checkpoint::Entry *e = checkpoint->find(src.checkpointName);
-    if (!e)
-      return llvm::createStringError("no checkpoint tensor '" +
-                                     src.checkpointName + "'");
-    return e->file->readFloat32(*e->info);
-  }
-
-private:
-  ModuleOp module;
-  std::unique_ptr<io::Checkpoint> checkpoint;
-};
 
 Value partConstant(OpBuilder &b, Location loc, const Part &part, bool resource,
                    llvm::StringRef blobName) {
@@ -117,6 +87,40 @@ Value partConstant(OpBuilder &b, Location loc, const Part &part, bool resource,
 }
 
 } // namespace
+
+FloatReader::FloatReader(ModuleOp module) : module(module) {}
+FloatReader::~FloatReader() = default;
+
+llvm::Expected<std::vector<float>>
+FloatReader::read(const WeightSource &src) {
+  if (src.constant)
+    return floatsOf(src.constant);
+  if (!checkpoint) {
+    auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+    if (!dir)
+      return llvm::createStringError(
+          "weight '" + src.checkpointName +
+          "' is a checkpoint tensor, but the module has no hfq.checkpoint "
+          "directory");
+    auto opened = io::Checkpoint::open(dir.getValue());
+    if (!opened)
+      return opened.takeError();
+    checkpoint = std::make_unique<io::Checkpoint>(std::move(*opened));
+  }
+  const io::Checkpoint::Entry *e = checkpoint->find(src.checkpointName);
+  if (!e)
+    return llvm::createStringError("no checkpoint tensor '" +
+                                   src.checkpointName + "'");
+  return e->file->readFloat32(*e->info);
+}
+
+llvm::Expected<std::vector<float>> FloatReader::read(Value value) {
+  std::optional<WeightSource> src = traceWeight(value);
+  if (!src)
+    return llvm::createStringError(
+        "tensor is neither a constant nor a checkpoint tensor");
+  return read(*src);
+}
 
 llvm::Expected<std::vector<char>>
 mlir::hfq::detail::packedCodes(llvm::ArrayRef<uint8_t> codes, unsigned bits,
@@ -174,19 +178,6 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
   return out;
 }
 
-llvm::Expected<std::vector<float>>
-mlir::hfq::detail::readFloatValue(ModuleOp module, Value value) {
-  std::optional<WeightSource> src = traceWeight(value);
-  if (!src)
-    return llvm::createStringError(
-        "tensor is neither a constant nor a checkpoint tensor");
-  return WeightReader(module).read(*src);
-}
-
-llvm::Expected<std::vector<float>>
-mlir::hfq::detail::readLinearWeight(ModuleOp module, LinearOp op) {
-  return readFloatValue(module, op.getWeight());
-}
 
 namespace {
 /// Erases `def` and the pure producers behind it that became unused.
@@ -298,7 +289,7 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
       linears.push_back(op);
   });
 
-  WeightReader reader(module);
+  FloatReader reader(module);
   // One quantization per distinct weight value (shared weights once).
   llvm::DenseMap<Value, Value> done;
   for (LinearOp op : linears) {

@@ -105,14 +105,27 @@ LogicalResult rewriteLinearWeights(ModuleOp module,
                                    QuantizeWeightFn quantize,
                                    llvm::StringRef verb = "quantized");
 
-/// The float weight of `op` ([out, in] row-major), from its constant or
-/// checkpoint tensor; for passes that look at several linears together.
-llvm::Expected<std::vector<float>> readLinearWeight(ModuleOp module,
-                                                    LinearOp op);
+struct WeightSource;
 
-/// The float values of `value`, when it is a constant or a checkpoint
-/// tensor (possibly widened from f16/bf16); for biases and norm weights.
-llvm::Expected<std::vector<float>> readFloatValue(ModuleOp module, Value value);
+/// Reads float tensors that are constants or checkpoint tensors (possibly
+/// widened from f16/bf16): weights, biases, norm weights. The module's
+/// checkpoint is opened once, on first need, so one reader should serve a
+/// whole pass.
+class FloatReader {
+public:
+  explicit FloatReader(ModuleOp module);
+  ~FloatReader();
+  llvm::Expected<std::vector<float>> read(Value value);
+  /// The float weight of `op` ([out, in] row-major).
+  llvm::Expected<std::vector<float>> read(LinearOp op) {
+    return read(op.getWeight());
+  }
+  llvm::Expected<std::vector<float>> read(const WeightSource &source);
+
+private:
+  ModuleOp module;
+  std::unique_ptr<io::Checkpoint> checkpoint;
+};
 
 /// Replaces every use of the float tensor `old` by an f32 constant holding
 /// `values` (a dense_resource blob named `blobName`) and erases what became

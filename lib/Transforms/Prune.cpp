@@ -73,12 +73,13 @@ coupledMLPChannels(ModuleOp module, double sparsity) {
         mlps[name.substr(0, name.size() - strlen(part))][part] = op;
   });
   std::map<std::string, std::vector<uint8_t>> keep;
+  FloatReader reader(module);
   for (auto &[prefix, ops] : mlps) {
     if (ops.size() != 3)
       return llvm::createStringError(prefix + " lacks one of gate/up/down");
-    auto gate = readLinearWeight(module, ops["gate_proj"]);
-    auto up = readLinearWeight(module, ops["up_proj"]);
-    auto down = readLinearWeight(module, ops["down_proj"]);
+    auto gate = reader.read(ops["gate_proj"]);
+    auto up = reader.read(ops["up_proj"]);
+    auto down = reader.read(ops["down_proj"]);
     if (!gate || !up || !down)
       return llvm::joinErrors(
           llvm::joinErrors(gate.takeError(), up.takeError()),
