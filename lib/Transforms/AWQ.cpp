@@ -16,15 +16,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinearWeights.h"
+#include "DecoderLayers.h"
 
-#include "hfq/IO/ModelConfig.h"
 #include "hfq/Numerics/AWQ.h"
 #include "hfq/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -85,9 +81,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   ModuleOp module;
   LinearSelection selection;
   nx::AffineScheme scheme;
-  llvm::StringMap<LinearOp> linears;
-  /// Checkpoint name -> the float tensor the model reads (norm weights).
-  llvm::StringMap<Value> tensors;
+  std::optional<DecoderLayers> decoder;
 
   LogicalResult fail(const llvm::Twine &message) {
     module.emitError() << message;
@@ -96,33 +90,6 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   void abortPass(const llvm::Twine &message) {
     module.emitError() << message;
     signalPassFailure();
-  }
-
-  llvm::Expected<nx::DenseLinear> load(FloatReader &reader,
-                                       const std::string &name) {
-    auto it = linears.find(name);
-    if (it == linears.end())
-      return llvm::createStringError("no linear '" + name + "' in the module");
-    LinearOp op = it->second;
-    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
-    if (!type || !type.hasStaticShape())
-      return llvm::createStringError(
-          name + ": AWQ needs a float weight (is the module already "
-                 "quantized?)");
-    nx::DenseLinear l;
-    l.out = type.getDimSize(0);
-    l.in = type.getDimSize(1);
-    auto w = reader.read(op);
-    if (!w)
-      return w.takeError();
-    l.weight = std::move(*w);
-    if (Value bias = op.getBias()) {
-      auto b = reader.read(bias);
-      if (!b)
-        return b.takeError();
-      l.bias = std::move(*b);
-    }
-    return l;
   }
 
   /// Divides columns of `x` [n, cols] by s.
@@ -176,7 +143,6 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   }
 
   LogicalResult runLayer(FloatReader &reader, int64_t layer,
-                         const nx::AttentionShape &attention,
                          const Stats &stats, llvm::ArrayRef<int64_t> seqLens,
                          int64_t tokens) {
     auto start = std::chrono::steady_clock::now();
@@ -187,7 +153,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
                            "mlp.down_proj"};
     llvm::StringMap<nx::DenseLinear> l;
     for (const char *n : names) {
-      auto loaded = load(reader, p + n);
+      auto loaded = decoder->linear(reader, p + n);
       if (!loaded)
         return fail(llvm::toString(loaded.takeError()));
       l[n] = std::move(*loaded);
@@ -205,14 +171,12 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     const std::string normNames[2] = {p + "input_layernorm.weight",
                                       p + "post_attention_layernorm.weight"};
     for (int i = 0; i < 2; ++i) {
-      Value t = tensors.lookup(normNames[i]);
-      if (!t)
-        return fail("no tensor '" + normNames[i] + "' in the module");
-      auto values = reader.read(t);
+      auto values = decoder->tensor(reader, normNames[i]);
       if (!values)
-        return fail(normNames[i] + ": " + llvm::toString(values.takeError()));
+        return fail(llvm::toString(values.takeError()));
       norms[i] = std::move(*values);
     }
+    const nx::AttentionShape &attention = decoder->attention;
     auto inputs = [&](const char *n, int64_t cols) {
       return stats.floats(p + n + ".inputs", {tokens, cols});
     };
@@ -363,7 +327,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     for (const char *n : names) {
       if (!modified.contains(n))
         continue;
-      LinearOp op = linears.lookup(p + n);
+      LinearOp op = decoder->linears.lookup(p + n);
       const nx::DenseLinear &w = l[n];
       replaceWithFloatConstant(op.getWeight(), w.weight, p + n + ".weight");
       if (Value bias = op.getBias(); bias && rowsScaled.contains(n))
@@ -372,9 +336,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     }
     for (int i = 0; i < 2; ++i)
       if (modified.contains(normNames[i]))
-        tensors[normNames[i]] = replaceWithFloatConstant(
-            tensors.lookup(normNames[i]), norms[i], normNames[i],
-            normNames[i]);
+        decoder->replaceTensor(normNames[i], norms[i]);
     if (report)
       llvm::errs() << formatv(
           "awq {0}:{1}; {2:F1} s\n", p.substr(0, p.size() - 1), log,
@@ -405,22 +367,10 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     if (failed(selection.init(module, include, exclude)))
       return signalPassFailure();
 
-    auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
-    if (!dir) {
-      return abortPass("hfq-awq needs the model's config: the module has no "
-           "hfq.checkpoint directory (import it with hfq import)");
-    }
-    auto cfg = io::ModelConfig::load(dir.getValue());
-    if (!cfg) {
-      return abortPass(llvm::toString(cfg.takeError()));
-    }
-    nx::AttentionShape attention;
-    attention.heads = cfg->numHeads;
-    attention.kvHeads = cfg->numKVHeads;
-    attention.headDim = cfg->headDim;
-    for (double f : cfg->ropeInverseFrequencies())
-      attention.invFreq.push_back(float(f));
-    attention.slidingWindow = cfg->slidingWindow;
+    auto layers = DecoderLayers::of(module, "hfq-awq");
+    if (!layers)
+      return abortPass(llvm::toString(layers.takeError()));
+    decoder = std::move(*layers);
 
     Stats st;
     st.path = stats;
@@ -429,41 +379,16 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       return abortPass(llvm::toString(file.takeError()));
     }
     st.file = std::move(*file);
-    const io::TensorInfo *lens = st.file->find("calibration.sequence_lengths");
-    if (!lens || lens->dtype != io::DType::I64 || lens->shape.size() != 1) {
-      return abortPass(stats + " has no calibration.sequence_lengths I64 [samples] "
-                   "(written by hfq calibrate)");
-    }
-    std::vector<int64_t> seqLens(lens->shape[0]);
-    std::memcpy(seqLens.data(), st.file->bytes(*lens).data(),
-                seqLens.size() * sizeof(int64_t));
+    auto seqLens = sequenceLengths(*st.file, stats);
+    if (!seqLens)
+      return abortPass(llvm::toString(seqLens.takeError()));
     int64_t tokens = 0;
-    for (int64_t n : seqLens) {
-      if (n <= 0) {
-        return abortPass(stats + ": a calibration sample has no tokens");
-      }
+    for (int64_t n : *seqLens)
       tokens += n;
-    }
-
-    module.walk([&](LinearOp op) { linears[linearName(op)] = op; });
-    module.walk([&](Operation *op) {
-      if (auto w = dyn_cast<WeightOp>(op)) {
-        Value v = w.getResult();
-        // Through the importer's f16/bf16 widening.
-        if (v.hasOneUse())
-          if (auto g = dyn_cast<linalg::GenericOp>(*v.user_begin()))
-            if (g.getRegion().front().getOperations().size() == 2 &&
-                isa<arith::ExtFOp>(g.getRegion().front().front()))
-              v = g.getResult(0);
-        tensors[w.getName()] = v;
-      } else if (auto name = op->getAttrOfType<StringAttr>("hfq.tensor")) {
-        tensors[name.getValue()] = op->getResult(0);
-      }
-    });
 
     FloatReader reader(module);
-    for (int64_t layer = 0; layer < cfg->numLayers; ++layer)
-      if (failed(runLayer(reader, layer, attention, st, seqLens, tokens)))
+    for (int64_t layer = 0; layer < decoder->config.numLayers; ++layer)
+      if (failed(runLayer(reader, layer, st, *seqLens, tokens)))
         return signalPassFailure();
 
     OpBuilder b(&getContext());

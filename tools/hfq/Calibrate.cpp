@@ -20,6 +20,8 @@
 //                 linear of an input group (q_proj, gate_proj), in sample
 //                 order
 //   calibration.sequence_lengths I64 [samples] tokens of every sample
+//   calibration.token_ids I64 [tokens] the samples' tokens, end to end
+//                 (true-sequential GPTQ runs the model on them)
 // Linears that read the same input (q/k/v, gate/up) get identical entries.
 //
 //===----------------------------------------------------------------------===//
@@ -121,7 +123,7 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
   const int64_t seqLen = std::min(options.seqLen, (*model)->maxContext());
 
   int64_t tokens = 0;
-  std::vector<int64_t> seqLens;
+  std::vector<int64_t> seqLens, tokenIds;
   for (int64_t i = 0; i < options.samples; ++i) {
     auto ids = (*model)->tokenizer().encode(lines[i]);
     if (!ids)
@@ -133,6 +135,7 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
       return logits.takeError();
     tokens += ids->size();
     seqLens.push_back(int64_t(ids->size()));
+    tokenIds.insert(tokenIds.end(), ids->begin(), ids->end());
     if (!options.quiet) {
       double secs = std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - start)
@@ -174,6 +177,8 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
   }
   tensors.push_back({"calibration.sequence_lengths", io::DType::I64,
                      {int64_t(seqLens.size())}, bytesOf(seqLens)});
+  tensors.push_back({"calibration.token_ids", io::DType::I64,
+                     {int64_t(tokenIds.size())}, bytesOf(tokenIds)});
   std::map<std::string, std::string> metadata = {
       {"format", "hfq-calibration-v1"},
       {"model", modelPath.str()},

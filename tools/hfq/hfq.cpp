@@ -267,6 +267,12 @@ cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
                                  "diagonal (desc_act), with g_idx"),
                         cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<bool> qTrueSeq("true-sequential",
+                       cl::desc("gptq: each linear's Hessian from inputs "
+                                "through the already quantized linears "
+                                "(re-runs the calibration tokens layer by "
+                                "layer)"),
+                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qStatic("static-groups",
                       cl::desc("gptq: group parameters before any update"),
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
@@ -408,6 +414,7 @@ int runQuantizeCmd() {
     o.symmetric = qSym;
     o.actOrder = qActOrder;
     o.staticGroups = qStatic;
+    o.trueSequential = qTrueSeq;
     o.damp = qDamp;
     o.mseClip = qMse;
     o.include.assign(qInclude.begin(), qInclude.end());

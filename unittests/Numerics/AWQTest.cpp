@@ -114,7 +114,7 @@ AttentionShape gqaShape() {
   return s;
 }
 
-TEST(AWQ, AttentionMatchesTheDefinition) {
+TEST(Decoder, AttentionMatchesTheDefinition) {
   for (std::optional<int64_t> window : {std::optional<int64_t>(), std::optional<int64_t>(3)}) {
     AttentionShape s = gqaShape();
     s.slidingWindow = window;
@@ -136,7 +136,7 @@ TEST(AWQ, AttentionMatchesTheDefinition) {
   }
 }
 
-TEST(AWQ, MLPIsSwiGLU) {
+TEST(Decoder, MLPIsSwiGLU) {
   DenseLinear gate = randomLinear(12, 6, 7), up = randomLinear(12, 6, 8),
               down = randomLinear(6, 12, 9);
   std::vector<float> x = randomWeights(3, 6, 10);
@@ -155,6 +155,40 @@ TEST(AWQ, MLPIsSwiGLU) {
         acc += g / (1 + std::exp(-g)) * u * down.weight[r * 12 + i];
       }
       EXPECT_NEAR(got[t * 6 + r], acc, 1e-5 * (1 + std::fabs(acc)));
+    }
+}
+
+TEST(Decoder, RMSNormIsLlamaRMSNorm) {
+  const int64_t n = 3, d = 8;
+  std::vector<float> x = randomWeights(n, d, 12), w = randomWeights(1, d, 13);
+  x[5] = 0.0f;
+  std::vector<float> got = x;
+  rmsNorm(got, n, w, 1e-5);
+  for (int64_t t = 0; t < n; ++t) {
+    double ms = 0;
+    for (int64_t c = 0; c < d; ++c)
+      ms += double(x[t * d + c]) * x[t * d + c] / d;
+    for (int64_t c = 0; c < d; ++c) {
+      double want = w[c] * x[t * d + c] / std::sqrt(ms + 1e-5);
+      EXPECT_NEAR(got[t * d + c], want, 1e-6 * (1 + std::fabs(want)));
+    }
+  }
+}
+
+TEST(Decoder, InputHessianIsTwoXtXOverN) {
+  // More rows than one float64 chunk (4096), so chunks must accumulate.
+  const int64_t n = 5000, cols = 3;
+  std::vector<float> x = randomWeights(n, cols, 14);
+  std::vector<double> h = inputHessian(x, n, cols);
+  ASSERT_EQ(h.size(), size_t(cols * cols));
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      double want = 0;
+      for (int64_t t = 0; t < n; ++t)
+        want += double(x[t * cols + i]) * x[t * cols + j];
+      want *= 2.0 / n;
+      EXPECT_NEAR(h[i * cols + j], want, 1e-12 * (1 + std::fabs(want)));
+      EXPECT_EQ(h[i * cols + j], h[j * cols + i]);
     }
 }
 

@@ -9,7 +9,8 @@ double precision from the checkpoint and compared with the recorded XᵀX,
 mean |x|, max |x| and token count (relative tolerance 1e-5: the model computes
 in float32). For every linear, invariants are checked: XᵀX symmetric with a
 non-negative diagonal, mean(x²) >= (mean|x|)², max|x|² >= mean(x²), and
-linears sharing an input carry identical statistics.
+linears sharing an input carry identical statistics. The sample lengths and
+token ids stored for true-sequential GPTQ must be the samples'.
 """
 import json
 import math
@@ -44,8 +45,13 @@ embed = weights["model.embed_tokens.weight"][1]
 norm = weights["model.layers.0.input_layernorm.weight"][1]
 
 rows = []
-for line in open(ids_path):
-    for tok in map(int, line.split()):
+ids = [list(map(int, line.split())) for line in open(ids_path)]
+if list(stats["calibration.sequence_lengths"][1]) != [len(s) for s in ids]:
+    sys.exit("calibration.sequence_lengths differ from the samples")
+if list(stats["calibration.token_ids"][1]) != [t for s in ids for t in s]:
+    sys.exit("calibration.token_ids differ from the samples' tokens")
+for sample in ids:
+    for tok in sample:
         x = embed[tok * hidden:(tok + 1) * hidden]
         r = 1 / math.sqrt(sum(v * v for v in x) / hidden + eps)
         rows.append([norm[i] * (x[i] * r) for i in range(hidden)])

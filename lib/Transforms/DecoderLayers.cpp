@@ -1,0 +1,133 @@
+//===- DecoderLayers.cpp - a module's Llama layers as float data ----------===//
+
+#include "DecoderLayers.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::hfq;
+using namespace mlir::hfq::detail;
+
+llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
+                                                llvm::StringRef pass) {
+  auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+  if (!dir)
+    return llvm::createStringError(
+        pass + " needs the model's config: the module has no hfq.checkpoint "
+               "directory (import it with hfq import)");
+  auto cfg = io::ModelConfig::load(dir.getValue());
+  if (!cfg)
+    return cfg.takeError();
+  DecoderLayers d;
+  d.config = std::move(*cfg);
+  d.attention.heads = d.config.numHeads;
+  d.attention.kvHeads = d.config.numKVHeads;
+  d.attention.headDim = d.config.headDim;
+  for (double f : d.config.ropeInverseFrequencies())
+    d.attention.invFreq.push_back(float(f));
+  d.attention.slidingWindow = d.config.slidingWindow;
+
+  module.walk([&](Operation *op) {
+    if (auto l = dyn_cast<LinearOp>(op)) {
+      d.linears[linearName(l)] = l;
+    } else if (auto w = dyn_cast<WeightOp>(op)) {
+      Value v = w.getResult();
+      // Through the importer's f16/bf16 widening.
+      if (v.hasOneUse())
+        if (auto g = dyn_cast<linalg::GenericOp>(*v.user_begin()))
+          if (g.getRegion().front().getOperations().size() == 2 &&
+              isa<arith::ExtFOp>(g.getRegion().front().front()))
+            v = g.getResult(0);
+      d.tensors[w.getName()] = v;
+    } else if (auto name = op->getAttrOfType<StringAttr>("hfq.tensor")) {
+      d.tensors[name.getValue()] = op->getResult(0);
+    }
+  });
+  return d;
+}
+
+llvm::Expected<numerics::DenseLinear>
+DecoderLayers::linear(FloatReader &reader, llvm::StringRef name) const {
+  LinearOp op = linears.lookup(name);
+  if (!op)
+    return llvm::createStringError("no linear '" + name + "' in the module");
+  auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+  if (!type || !type.hasStaticShape() || type.getRank() != 2)
+    return llvm::createStringError(
+        name + ": needs a float weight (is the module already quantized?)");
+  numerics::DenseLinear l;
+  l.out = type.getDimSize(0);
+  l.in = type.getDimSize(1);
+  auto w = reader.read(op);
+  if (!w)
+    return w.takeError();
+  l.weight = std::move(*w);
+  if (Value bias = op.getBias()) {
+    auto b = reader.read(bias);
+    if (!b)
+      return b.takeError();
+    l.bias = std::move(*b);
+  }
+  return l;
+}
+
+llvm::Expected<std::vector<float>>
+DecoderLayers::tensor(FloatReader &reader, llvm::StringRef name) const {
+  Value t = tensors.lookup(name);
+  if (!t)
+    return llvm::createStringError("no tensor '" + name + "' in the module");
+  auto values = reader.read(t);
+  if (!values)
+    return llvm::createStringError(name + ": " +
+                                   llvm::toString(values.takeError()));
+  return values;
+}
+
+void DecoderLayers::replaceTensor(llvm::StringRef name,
+                                  llvm::ArrayRef<float> values) {
+  tensors[name] =
+      replaceWithFloatConstant(tensors.lookup(name), values, name, name);
+}
+
+namespace {
+llvm::Expected<std::vector<int64_t>> int64Vector(const io::SafetensorsFile &file,
+                                                 llvm::StringRef path,
+                                                 llvm::StringRef name,
+                                                 std::optional<int64_t> size) {
+  const io::TensorInfo *info = file.find(name);
+  if (!info || info->dtype != io::DType::I64 || info->shape.size() != 1 ||
+      (size && info->shape[0] != *size))
+    return llvm::createStringError(llvm::formatv(
+        "{0} has no {1} I64 [{2}] (written by hfq calibrate; statistics "
+        "from an older hfq or another calibration lack it)",
+        path, name, size ? std::to_string(*size) : "samples"));
+  std::vector<int64_t> out(info->shape[0]);
+  std::memcpy(out.data(), file.bytes(*info).data(),
+              out.size() * sizeof(int64_t));
+  return out;
+}
+} // namespace
+
+llvm::Expected<std::vector<int64_t>>
+mlir::hfq::detail::sequenceLengths(const io::SafetensorsFile &file,
+                                   llvm::StringRef path) {
+  auto lens =
+      int64Vector(file, path, "calibration.sequence_lengths", std::nullopt);
+  if (!lens)
+    return lens.takeError();
+  for (int64_t n : *lens)
+    if (n <= 0)
+      return llvm::createStringError(path +
+                                     ": a calibration sample has no tokens");
+  return lens;
+}
+
+llvm::Expected<std::vector<int64_t>>
+mlir::hfq::detail::calibrationTokens(const io::SafetensorsFile &file,
+                                     llvm::StringRef path, int64_t tokens) {
+  return int64Vector(file, path, "calibration.token_ids", tokens);
+}

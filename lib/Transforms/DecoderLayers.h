@@ -1,0 +1,58 @@
+//===- DecoderLayers.h - a module's Llama layers as float data --*- C++ -*-===//
+//
+// What the passes that evaluate decoder layers outside the compiled model
+// share (AWQ, true-sequential GPTQ, coupled head pruning): the model config
+// of the module's hfq.checkpoint, its linears by HF name, its float tensors
+// by checkpoint name (norm weights, the embedding table; through the
+// importer's f16/bf16 widening), and the calibration sample lengths of a
+// statistics file. Internal to lib/Transforms.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HFQ_LIB_TRANSFORMS_DECODERLAYERS_H
+#define HFQ_LIB_TRANSFORMS_DECODERLAYERS_H
+
+#include "LinearWeights.h"
+
+#include "hfq/IO/ModelConfig.h"
+#include "hfq/Numerics/Decoder.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::hfq::detail {
+
+struct DecoderLayers {
+  io::ModelConfig config;
+  numerics::AttentionShape attention;
+  llvm::StringMap<LinearOp> linears;
+  /// Checkpoint tensor name -> the float value the model reads.
+  llvm::StringMap<Value> tensors;
+
+  /// Reads the config named by the module's hfq.checkpoint and indexes the
+  /// module; `pass` names the caller in errors.
+  static llvm::Expected<DecoderLayers> of(ModuleOp module,
+                                          llvm::StringRef pass);
+
+  /// The float weight (and bias) of linear `name`.
+  llvm::Expected<numerics::DenseLinear> linear(FloatReader &reader,
+                                               llvm::StringRef name) const;
+  /// The float tensor of checkpoint name `name`.
+  llvm::Expected<std::vector<float>> tensor(FloatReader &reader,
+                                            llvm::StringRef name) const;
+  /// Makes the module read `values` for tensor `name` (see
+  /// replaceWithFloatConstant).
+  void replaceTensor(llvm::StringRef name, llvm::ArrayRef<float> values);
+};
+
+/// calibration.sequence_lengths of a statistics file (all positive).
+llvm::Expected<std::vector<int64_t>>
+sequenceLengths(const io::SafetensorsFile &file, llvm::StringRef path);
+
+/// calibration.token_ids of a statistics file ([sum of the lengths]).
+llvm::Expected<std::vector<int64_t>>
+calibrationTokens(const io::SafetensorsFile &file, llvm::StringRef path,
+                  int64_t tokens);
+
+} // namespace mlir::hfq::detail
+
+#endif // HFQ_LIB_TRANSFORMS_DECODERLAYERS_H
