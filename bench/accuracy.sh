@@ -7,10 +7,11 @@
 #
 # usage: bench/accuracy.sh [DOCS [SET]]
 #   DOCS: first N documents of the eval text (0 = all; default 10);
-#   SET:  free (default: the calibration-free methods), gptq (GPTQ next to
-#         RTN at the same settings), prune (SparseGPT next to magnitude
-#         pruning) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and
-#         g32, then the pruning rows: the calibration-based table); all but
+#   SET:  free (default: the calibration-free methods), gptq (GPTQ, with
+#         act-order and true-sequential, next to RTN at the same settings),
+#         prune (SparseGPT next to magnitude pruning, structured and coupled
+#         rows) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and g32,
+#         SpQR, then the pruning rows: the calibration-based table); all but
 #         free need CALIB=statistics from hfq calibrate (--keep-inputs for
 #         calib: AWQ reads the inputs).
 # Env: HFQ (the hfq binary), MODEL, TEXT, CALIB, ONLY (an extended regex:
@@ -39,7 +40,8 @@ prune_configs=(
   "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
   "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
   "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
-  "structured coupled: 25% of MLP channels|prune --method structured --coupled --sparsity 0.25"
+  "structured coupled: 25% of MLP channels|prune --method structured --coupled=mlp --sparsity 0.25"
+  "structured coupled: 1 of 6 attention heads per layer (q/k/v/o)|prune --method structured --coupled=heads --sparsity 0.17"
 )
 # RTN next to GPTQ (and AWQ) at 4/3 bits, per-channel and g32.
 quant_configs=()
@@ -49,6 +51,7 @@ for bits in 4 3; do
     quant_configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
     quant_configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
     quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
+    quant_configs+=("gptq $bits-bit $label act-order true-sequential|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order --true-sequential")
     if [ "$SET" = calib ]; then
       quant_configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g")
     fi
@@ -95,10 +98,10 @@ for entry in "${configs[@]}"; do
   case "$args" in prune*) tool=prune; args=${args#prune } ;; *) tool=quantize ;; esac
   # shellcheck disable=SC2086
   summary=$("$HFQ" $tool "$MODEL" -o "$out" $args 2>&1 | grep "^hfq $tool: ")
-  bits=$(sed -n 's/.*: \([0-9.]*\) bits per weight.*/\1/p' <<<"$summary")
+  bits=$(sed -n 's/.* \([0-9.]*\) bits per weight.*/\1/p' <<<"$summary")
   bytes=$(stat -c %s "$out/model.safetensors")
   secs=$(sed -n 's/.*(\([0-9.]*\) s in the pass).*/\1/p' <<<"$summary")
-  zeros=$(sed -n 's/.*: \([0-9.]*\)% zeros.*/\1/p' <<<"$summary")
+  zeros=$(sed -n 's/.*: \([0-9.]*\)% zeros.*/\1/p' <<<"$summary" | head -1)
   case "$args" in
     *--pattern*|*2:4*) sparsity="50% (2:4)" ;;
     *--sparsity*) s=${args#*--sparsity }; s=${s%% *}

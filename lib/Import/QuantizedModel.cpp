@@ -73,6 +73,8 @@ std::optional<io::DType> dtypeOf(Type t) {
     return io::DType::U8;
   if (t.isInteger(32))
     return io::DType::I32;
+  if (t.isInteger(64))
+    return io::DType::I64;
   if (t.isF16())
     return io::DType::F16;
   return std::nullopt;
@@ -208,7 +210,7 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       std::optional<io::DType> dtype = dtypeOf(type.getElementType());
       if (!constant || !dtype) {
         error = fail(module + ": part '" + partName +
-                     "' must be a constant of i8, i32, f16 or f32");
+                     "' must be a constant of i8, i32, i64, f16 or f32");
         return WalkResult::interrupt();
       }
       auto data = bytesOf(constant.getValue());
@@ -228,9 +230,19 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
     if (FloatAttr t = op.getOutlierThresholdAttr())
       entry["outlier_threshold"] = t.getValueAsDouble();
     modules[module] = entry;
-    summary.linears += 1;
-    summary.quantizedWeights += numel;
-    summary.quantizedBytes += bytes;
+    if (auto bitmask = dyn_cast<BitmaskEncodingAttr>(encoding)) {
+      summary.sparseZeros += numel - bitmask.getKept();
+    } else if (auto nm = dyn_cast<SparseEncodingAttr>(encoding)) {
+      summary.sparseZeros += numel - numel / nm.getM() * nm.getN();
+    } else {
+      summary.linears += 1;
+      summary.quantizedWeights += numel;
+      summary.quantizedBytes += bytes;
+      return WalkResult::advance();
+    }
+    summary.sparseLinears += 1;
+    summary.sparseWeights += numel;
+    summary.sparseBytes += bytes;
     return WalkResult::advance();
   });
   if (error)

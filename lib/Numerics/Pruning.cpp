@@ -247,3 +247,34 @@ llvm::Expected<PruneResult> mlir::hfq::numerics::pruneSparseGPT(
   }
   return result;
 }
+
+BitmaskSparse mlir::hfq::numerics::compressBitmask(llvm::ArrayRef<float> w,
+                                                   int64_t rows, int64_t cols) {
+  const int64_t bytes = (cols + 7) / 8;
+  BitmaskSparse s;
+  s.bitmask.assign(rows * bytes, 0);
+  s.rowOffsets.resize(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    s.rowOffsets[r] = int64_t(s.values.size());
+    for (int64_t c = 0; c < cols; ++c)
+      if (float v = w[r * cols + c]; v != 0.0f) {
+        s.bitmask[r * bytes + c / 8] |= uint8_t(1u << (c % 8));
+        s.values.push_back(v);
+      }
+  }
+  return s;
+}
+
+std::vector<float>
+mlir::hfq::numerics::decompressBitmask(const BitmaskSparse &s, int64_t rows,
+                                       int64_t cols) {
+  const int64_t bytes = (cols + 7) / 8;
+  std::vector<float> w(rows * cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t next = s.rowOffsets[r];
+    for (int64_t c = 0; c < cols; ++c)
+      if (s.bitmask[r * bytes + c / 8] >> (c % 8) & 1)
+        w[r * cols + c] = s.values[next++];
+  }
+  return w;
+}

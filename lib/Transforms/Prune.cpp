@@ -1,6 +1,6 @@
 //===- Prune.cpp - the hfq-prune pass ---------------------------*- C++ -*-===//
 
-#include "LinearWeights.h"
+#include "DecoderLayers.h"
 
 #include "hfq/IO/Safetensors.h"
 #include "hfq/Numerics/Packing.h"
@@ -61,57 +61,115 @@ llvm::Expected<Quantized> sparseParts(SparseEncodingAttr enc,
   return q;
 }
 
-/// For coupled MLP pruning: the channels (rows of gate/up, columns of down)
-/// kept in each layer's MLP, by the linears' names.
-llvm::Expected<std::map<std::string, std::vector<uint8_t>>>
-coupledMLPChannels(ModuleOp module, double sparsity) {
-  std::map<std::string, std::map<std::string, LinearOp>> mlps;
-  module.walk([&](LinearOp op) {
-    std::string name = linearName(op);
-    for (const char *part : {"gate_proj", "up_proj", "down_proj"})
-      if (llvm::StringRef(name).ends_with(std::string(".mlp.") + part))
-        mlps[name.substr(0, name.size() - strlen(part))][part] = op;
-  });
-  std::map<std::string, std::vector<uint8_t>> keep;
-  FloatReader reader(module);
-  for (auto &[prefix, ops] : mlps) {
-    if (ops.size() != 3)
-      return llvm::createStringError(prefix + " lacks one of gate/up/down");
-    auto gate = reader.read(ops["gate_proj"]);
-    auto up = reader.read(ops["up_proj"]);
-    auto down = reader.read(ops["down_proj"]);
-    if (!gate || !up || !down)
-      return llvm::joinErrors(
-          llvm::joinErrors(gate.takeError(), up.takeError()),
-          down.takeError());
-    auto shape = [](LinearOp op) {
-      return cast<RankedTensorType>(op.getWeight().getType()).getShape();
-    };
-    const int64_t channels = shape(ops["gate_proj"])[0];
-    const int64_t hidden = shape(ops["gate_proj"])[1];
-    if (shape(ops["up_proj"]) != shape(ops["gate_proj"]) ||
-        shape(ops["down_proj"])[1] != channels)
-      return llvm::createStringError(prefix + " gate/up/down shapes disagree");
-    const int64_t outputs = shape(ops["down_proj"])[0];
-    std::vector<double> score(channels, 0.0);
-    for (int64_t i = 0; i < channels; ++i)
-      for (int64_t j = 0; j < hidden; ++j)
-        score[i] += double((*gate)[i * hidden + j]) * (*gate)[i * hidden + j] +
-                    double((*up)[i * hidden + j]) * (*up)[i * hidden + j];
-    for (int64_t o = 0; o < outputs; ++o)
-      for (int64_t i = 0; i < channels; ++i)
-        score[i] += double((*down)[o * channels + i]) * (*down)[o * channels + i];
-    std::vector<int64_t> order(channels);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return score[a] < score[b]; });
-    std::vector<uint8_t> kept(channels, 1);
-    for (int64_t k = 0; k < int64_t(double(channels) * sparsity); ++k)
-      kept[order[k]] = 0;
-    for (const char *part : {"gate_proj", "up_proj", "down_proj"})
-      keep[prefix + part] = kept;
+/// The #hfq.bitmask parts of a pruned float weight (its non-zeros).
+Quantized bitmaskParts(MLIRContext *ctx, std::vector<float> weights,
+                       int64_t rows, int64_t cols) {
+  nx::BitmaskSparse sparse = nx::compressBitmask(weights, rows, cols);
+  auto enc = BitmaskEncodingAttr::get(ctx, int64_t(sparse.values.size()));
+  auto types = enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
+  Quantized q;
+  q.encoding = enc;
+  q.parts.push_back({types[0], bytesOf<uint8_t>(sparse.bitmask)});
+  q.parts.push_back({types[1], bytesOf<float>(sparse.values)});
+  q.parts.push_back({types[2], bytesOf<int64_t>(sparse.rowOffsets)});
+  q.dequantized = std::move(weights);
+  return q;
+}
+
+/// Coupled structured pruning removes units that span several linears: a
+/// unit is `width` consecutive rows (or columns) of each member, and units
+/// are scored by the sum of their squared weights over all members. For
+/// each member: 1 for every row (or column) kept.
+struct CoupledMember {
+  std::string name;
+  bool columns;
+  int64_t width;
+};
+struct CoupledMask {
+  std::vector<uint8_t> keep;
+  bool columns = false;
+};
+using CoupledMasks = std::map<std::string, CoupledMask>;
+
+llvm::Error pruneCoupledUnits(FloatReader &reader, const DecoderLayers &layers,
+                              llvm::ArrayRef<CoupledMember> members,
+                              int64_t units, double sparsity,
+                              CoupledMasks &masks) {
+  std::vector<double> score(units, 0.0);
+  for (const CoupledMember &m : members) {
+    LinearOp op = layers.linears.lookup(m.name);
+    if (!op)
+      return llvm::createStringError("coupled pruning: no linear '" + m.name +
+                                     "' in the module");
+    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    if (!type || type.getRank() != 2)
+      return llvm::createStringError(m.name + ": needs a float weight");
+    const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    if ((m.columns ? cols : rows) != units * m.width)
+      return llvm::createStringError(llvm::formatv(
+          "coupled pruning: {0} has {1} {2}, expected {3} units of {4}",
+          m.name, m.columns ? cols : rows, m.columns ? "columns" : "rows",
+          units, m.width));
+    auto w = reader.read(op);
+    if (!w)
+      return w.takeError();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        double v = (*w)[r * cols + c];
+        score[(m.columns ? c : r) / m.width] += v * v;
+      }
   }
-  return keep;
+  std::vector<int64_t> order(units);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return score[a] < score[b]; });
+  std::vector<uint8_t> kept(units, 1);
+  for (int64_t k = 0; k < int64_t(double(units) * sparsity); ++k)
+    kept[order[k]] = 0;
+  for (const CoupledMember &m : members) {
+    CoupledMask &mask = masks[m.name];
+    mask.columns = m.columns;
+    mask.keep.resize(units * m.width);
+    for (int64_t i = 0; i < units * m.width; ++i)
+      mask.keep[i] = kept[i / m.width];
+  }
+  return llvm::Error::success();
+}
+
+/// The coupled units of every layer: MLP channels (gate row i, up row i,
+/// down column i) and/or attention KV groups (a KV head's k and v rows, the
+/// rows of the query heads sharing it, and their o_proj columns; one head
+/// each without GQA).
+llvm::Expected<CoupledMasks> coupledMasks(ModuleOp module, bool mlp,
+                                          bool heads, double sparsity) {
+  auto layers = DecoderLayers::of(module, "coupled pruning");
+  if (!layers)
+    return layers.takeError();
+  const io::ModelConfig &cfg = layers->config;
+  const int64_t D = cfg.headDim, perGroup = cfg.numHeads / cfg.numKVHeads;
+  FloatReader reader(module);
+  CoupledMasks masks;
+  for (int64_t l = 0; l < cfg.numLayers; ++l) {
+    const std::string p = llvm::formatv("model.layers.{0}.", l).str();
+    if (mlp)
+      if (llvm::Error e = pruneCoupledUnits(
+              reader, *layers,
+              {{p + "mlp.gate_proj", false, 1},
+               {p + "mlp.up_proj", false, 1},
+               {p + "mlp.down_proj", true, 1}},
+              cfg.intermediateSize, sparsity, masks))
+        return std::move(e);
+    if (heads)
+      if (llvm::Error e = pruneCoupledUnits(
+              reader, *layers,
+              {{p + "self_attn.q_proj", false, D * perGroup},
+               {p + "self_attn.k_proj", false, D},
+               {p + "self_attn.v_proj", false, D},
+               {p + "self_attn.o_proj", true, D * perGroup}},
+              cfg.numKVHeads, sparsity, masks))
+        return std::move(e);
+  }
+  return masks;
 }
 
 struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
@@ -148,20 +206,27 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       if (!enc)
         return signalPassFailure();
     }
+    if (!coupled.empty() && coupled != "mlp" && coupled != "heads" &&
+        coupled != "all")
+      return fail("coupled must be mlp, heads or all, got '" + coupled + "'");
+    const bool coupledMLP = coupled == "mlp" || coupled == "all";
+    const bool coupledHeads = coupled == "heads" || coupled == "all";
     LinearSelection selection;
     std::vector<std::string> includes(include.begin(), include.end());
-    if (coupled && includes.empty())
+    if (includes.empty() && coupledMLP)
       includes.push_back("\\.mlp\\.(gate|up|down)_proj$");
+    if (includes.empty() && coupledHeads)
+      includes.push_back("\\.self_attn\\.(q|k|v|o)_proj$");
     if (failed(selection.init(module, includes, exclude)))
       return signalPassFailure();
-    if (coupled && method != "structured")
+    if (!coupled.empty() && method != "structured")
       return fail("coupled is an option of structured pruning");
-    std::map<std::string, std::vector<uint8_t>> channels;
-    if (coupled) {
-      auto c = coupledMLPChannels(module, sparsity);
+    CoupledMasks coupledKeep;
+    if (!coupled.empty()) {
+      auto c = coupledMasks(module, coupledMLP, coupledHeads, sparsity);
       if (!c)
         return fail(llvm::toString(c.takeError()));
-      channels = std::move(*c);
+      coupledKeep = std::move(*c);
     }
     std::unique_ptr<io::SafetensorsFile> file;
     if (method == "sparsegpt") {
@@ -183,23 +248,23 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
               auto prune = [&]() -> llvm::Expected<nx::PruneResult> {
                 if (method == "magnitude")
                   return nx::pruneMagnitude(w, rows, cols, sparsity, nm);
-                if (method == "structured" && !coupled)
+                if (method == "structured" && coupled.empty())
                   return nx::pruneStructured(w, rows, cols, sparsity,
                                              int(axis), unit);
                 if (method == "structured") {
-                  auto it = channels.find(linearName(op));
-                  if (it == channels.end())
+                  auto it = coupledKeep.find(linearName(op));
+                  if (it == coupledKeep.end())
                     return llvm::createStringError(
-                        "coupled pruning applies to MLP gate/up/down linears "
-                        "only; do not include " + linearName(op));
-                  bool down =
-                      llvm::StringRef(linearName(op)).ends_with("down_proj");
+                        "coupled pruning applies to the layers' MLP "
+                        "(coupled=mlp) and attention (coupled=heads) "
+                        "linears only; do not include " + linearName(op));
+                  const CoupledMask &mask = it->second;
                   nx::PruneResult p;
                   p.weights.assign(w.begin(), w.end());
                   p.mask.resize(rows * cols);
                   for (int64_t i = 0; i < rows; ++i)
                     for (int64_t j = 0; j < cols; ++j) {
-                      uint8_t keep = it->second[down ? j : i];
+                      uint8_t keep = mask.keep[mask.columns ? j : i];
                       p.mask[i * cols + j] = keep;
                       if (!keep)
                         p.weights[i * cols + j] = 0.0f;
@@ -230,13 +295,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
               }
               if (enc)
                 return sparseParts(enc, *r, rows, cols);
-              Quantized dense;
-              dense.parts.push_back(
-                  {RankedTensorType::get({rows, cols},
-                                         Float32Type::get(&getContext())),
-                   bytesOf<float>(r->weights)});
-              dense.dequantized = r->weights;
-              return dense;
+              return bitmaskParts(&getContext(), std::move(r->weights), rows,
+                                  cols);
             },
             "pruned")))
       return signalPassFailure();
@@ -249,8 +309,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                                                          : double(sparsity)))};
     if (nm.enabled())
       settings.push_back(b.getNamedAttr("pattern", b.getStringAttr(pattern)));
-    if (method == "structured" && coupled)
-      settings.push_back(b.getNamedAttr("coupled", b.getStringAttr("mlp")));
+    if (method == "structured" && !coupled.empty())
+      settings.push_back(b.getNamedAttr("coupled", b.getStringAttr(coupled)));
     else if (method == "structured") {
       settings.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
       settings.push_back(b.getNamedAttr("unit", b.getI64IntegerAttr(unit)));

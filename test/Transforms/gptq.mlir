@@ -7,10 +7,12 @@
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.missing bits=4" 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: python3 %S/Inputs/make_stats.py %t.other.safetensors model.layers.1.mlp.up_proj 8
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.other.safetensors" 2>&1 | FileCheck %s --check-prefix=OTHER
+// RUN: not hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors true-sequential=true" 2>&1 | FileCheck %s --check-prefix=NOCONFIG
+// NOCONFIG: error: true-sequential GPTQ needs the model's config: the module has no hfq.checkpoint directory (import it with hfq import)
 // RUN: python3 %S/Inputs/make_stats.py %t.wide.safetensors model.layers.0.mlp.up_proj 16
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.wide.safetensors" 2>&1 | FileCheck %s --check-prefix=SHAPE
 
-// GROUP: module attributes {hfq.quantization = {bits = 4 : i64, block_size = 128 : i64, damp_percent = 1.000000e-02 : f64, desc_act = false, group_size = 4 : i64, method = "gptq", mse_clip = false, static_groups = false, sym = false}}
+// GROUP: module attributes {hfq.quantization = {bits = 4 : i64, block_size = 128 : i64, damp_percent = 1.000000e-02 : f64, desc_act = false, group_size = 4 : i64, method = "gptq", mse_clip = false, static_groups = false, sym = false, true_sequential = false}}
 // GROUP: tensor<2x4xi8>
 // GROUP: tensor<2x2xf32>
 // GROUP: tensor<2x2xi32>

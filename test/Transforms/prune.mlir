@@ -5,6 +5,7 @@
 // RUN: hfq-opt %s --hfq-prune="method=sparsegpt pattern=2:4 stats=%t.stats.safetensors" | FileCheck %s --check-prefix=SGPT
 // RUN: hfq-opt %s --hfq-prune="method=sparsegpt sparsity=0.5 bits=4 stats=%t.stats.safetensors" | FileCheck %s --check-prefix=JOINT
 // RUN: hfq-opt %s --hfq-prune="method=magnitude pattern=2:4" --hfq-lower-to-llvm -o /dev/null
+// RUN: hfq-opt %s --hfq-prune="method=magnitude sparsity=0.5" --hfq-lower-to-llvm -o /dev/null
 // RUN: not hfq-opt %s --hfq-prune="method=random" 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=2-4" 2>&1 | FileCheck %s --check-prefix=PATTERN
 // RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=3:3" 2>&1 | FileCheck %s --check-prefix=BADNM
@@ -20,12 +21,19 @@
 // NM: %[[VAL:.*]] = arith.constant dense<{{\[}}[1.000000e+00, -2.000000e+00, 3.000000e+00, 1.500000e+00], [0.899999976, -1.000000e+00, 4.000000e-01, -6.000000e-01]]> : tensor<2x4xf32>
 // NM: hfq.assemble %[[IDX]], %[[VAL]] : tensor<2x1xi8>, tensor<2x4xf32> -> !hfq.qtensor<2x8xf32, #hfq.sparse<n = 2, m = 4>>
 
-// The 8 smallest magnitudes of 16 (0.25 and smaller, then 0.3, -0.2, 0.4, 0.5).
-// HALF: arith.constant dense<{{\[}}[1.000000e+00, -2.000000e+00, 0.000000e+00, 0.000000e+00, -7.500000e-01, 3.000000e+00, 0.000000e+00, 1.500000e+00], [0.000000e+00, 0.000000e+00, 0.899999976, -1.000000e+00, 0.000000e+00, 0.000000e+00, -6.000000e-01, 0.000000e+00]]> : tensor<2x8xf32>
-// HALF: hfq.linear %{{.*}}, %{{.*}} : tensor<3x8xf32>, tensor<2x8xf32>
+// The 8 smallest magnitudes of 16 (0.25 and smaller, then 0.3, -0.2, 0.4,
+// 0.5), stored as a bitmask (lsb first): row 0 keeps columns 0, 1, 4, 5, 7
+// = 1 + 2 + 16 + 32 + 128 = 179 (-77), row 1 columns 2, 3, 6 = 4 + 8 + 64
+// = 76; the kept values row by row; row 1 starts at value 5.
+// HALF: %[[MASK:.*]] = arith.constant dense<{{\[}}[-77], [76]]> : tensor<2x1xi8>
+// HALF: %[[VAL:.*]] = arith.constant dense<[1.000000e+00, -2.000000e+00, -7.500000e-01, 3.000000e+00, 1.500000e+00, 0.899999976, -1.000000e+00, -6.000000e-01]> : tensor<8xf32>
+// HALF: %[[OFF:.*]] = arith.constant dense<[0, 5]> : tensor<2xi64>
+// HALF: hfq.assemble %[[MASK]], %[[VAL]], %[[OFF]] : tensor<2x1xi8>, tensor<8xf32>, tensor<2xi64> -> !hfq.qtensor<2x8xf32, #hfq.bitmask<kept = 8>>
 
-// Row 1 has the smaller L2 norm.
-// ROWS: dense<{{\[}}[1.000000e+00, -2.000000e+00, 5.000000e-01, 2.500000e-01, -7.500000e-01, 3.000000e+00, 1.000000e-01, 1.500000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]>
+// Row 1 has the smaller L2 norm: all of row 0 is kept, none of row 1.
+// ROWS: arith.constant dense<{{\[}}[-1], [0]]> : tensor<2x1xi8>
+// ROWS: dense<[1.000000e+00, -2.000000e+00, 5.000000e-01, 2.500000e-01, -7.500000e-01, 3.000000e+00, 1.000000e-01, 1.500000e+00]> : tensor<8xf32>
+// ROWS: dense<[0, 8]> : tensor<2xi64>
 
 // SGPT: #hfq.sparse<n = 2, m = 4>
 // JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sparsity = 5.000000e-01 : f64}

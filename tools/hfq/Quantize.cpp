@@ -77,7 +77,8 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
   auto summary = writeQuantizedModel(**module, modelDir, *ckpt, outDir);
   if (!summary)
     return summary.takeError();
-  if (summary->linears == 0 && summary->denseLinears == 0)
+  if (summary->linears == 0 && summary->denseLinears == 0 &&
+      summary->sparseLinears == 0)
     os << "hfq " << tool
        << ": warning: no linear matched; the output is the float model\n";
   double totalSeconds =
@@ -91,7 +92,17 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
                         100.0 * double(summary->denseZeros) /
                             double(summary->denseWeights),
                         tool, outDir, totalSeconds, quantizeSeconds);
-  if (!quiet && (summary->linears || !summary->denseLinears))
+  if (!quiet && summary->sparseLinears)
+    os << llvm::formatv(
+        "hfq {0}: {1} linears ({2} weights) with {3}: {4:F2}% zeros, stored "
+        "sparse at {5:F3} bits per weight (mask or indices + kept values); "
+        "{6} -> {7} ({8} bytes) in {9:F2} s ({10:F2} s in the pass)\n",
+        tool, summary->sparseLinears, summary->sparseWeights, method,
+        100.0 * double(summary->sparseZeros) / double(summary->sparseWeights),
+        8.0 * double(summary->sparseBytes) / double(summary->sparseWeights),
+        modelDir, outDir, summary->fileBytes, totalSeconds, quantizeSeconds);
+  if (!quiet && (summary->linears ||
+                 (!summary->denseLinears && !summary->sparseLinears)))
     os << llvm::formatv(
         "hfq {9}: {0} linears ({1} weights) with {2}: {3:F3} bits per "
         "weight including scales/zeros; {4} -> {5} ({6} bytes) in {7:F2} s "

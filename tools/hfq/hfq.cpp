@@ -315,10 +315,12 @@ cl::opt<int64_t> pAxis("axis", cl::desc("structured: 0 rows, 1 columns"),
                        cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> pUnit("unit", cl::desc("structured: rows/columns per unit"),
                        cl::init(1), cl::sub(pruneCmd), cl::cat(hfqCategory));
-cl::opt<bool> pCoupled("coupled",
-                       cl::desc("structured: the same MLP channels in "
-                                "gate/up rows and down columns"),
-                       cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<std::string> pCoupled(
+    "coupled",
+    cl::desc("structured: =mlp (the same MLP channels in gate/up rows and "
+             "down columns), =heads (attention KV groups in q/k/v rows and "
+             "o columns) or =all (both; also the bare --coupled)"),
+    cl::ValueOptional, cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<unsigned> pBits("bits", cl::desc("sparsegpt: joint quantization bits"),
                         cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::list<std::string> pInclude("include", cl::desc("regex of linears to prune"),
@@ -373,7 +375,8 @@ int runPruneCmd() {
   o.sparsity = pSparsity;
   o.axis = pAxis;
   o.unit = pUnit;
-  o.coupled = pCoupled;
+  if (pCoupled.getNumOccurrences())
+    o.coupled = pCoupled.empty() ? "all" : pCoupled.getValue();
   o.bits = pBits;
   o.include.assign(pInclude.begin(), pInclude.end());
   o.exclude.assign(pExclude.begin(), pExclude.end());

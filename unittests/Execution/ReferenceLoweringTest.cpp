@@ -661,6 +661,31 @@ TEST(PrunePass, TwoFourSparseWeightsCompute) {
     EXPECT_EQ(got[i], want[i]) << "element " << i;
 }
 
+/// Unstructured pruning's #hfq.bitmask weights (a row length that is not a
+/// multiple of 8, an empty row) compute with the pruned dense weights, bit
+/// for bit.
+TEST(PrunePass, BitmaskWeightsCompute) {
+  LinearModule m = makeLinear(3, 60, 8);
+  for (int64_t c = 0; c < 60; ++c)
+    m.w[5 * 60 + c] = 0.001f; // row 5: pruned away entirely
+  PruneOptions o;
+  o.method = "magnitude";
+  o.sparsity = 0.5;
+  Jit jit;
+  ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
+    pm.addPass(createPrune(o));
+  }));
+  auto pruned = nx::pruneMagnitude(m.w, 8, 60, 0.5, {});
+  ASSERT_TRUE(bool(pruned));
+  for (int64_t c = 0; c < 60; ++c)
+    ASSERT_EQ(pruned->weights[5 * 60 + c], 0.0f);
+  std::vector<float> got = jit.call2d<float>("passed");
+  std::vector<float> want = matmulT(m.x, pruned->weights, 3, 60, 8);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], want[i]) << "element " << i;
+}
+
 /// SpQR weights (act-order, outliers in CSR) compute x * dequant(W)^T with
 /// dequant from the numerics library, bit for bit.
 TEST(SpQRPass, LoweringMatchesNumerics) {

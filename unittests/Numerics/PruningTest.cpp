@@ -64,6 +64,34 @@ TEST(Pruning, MagnitudeKnownAnswers) {
   EXPECT_EQ(quarter->mask, (std::vector<uint8_t>{1, 0, 1, 1, 1, 0, 1, 1}));
 }
 
+/// compressed-tensors' sparse-bitmask layout, by hand: bit c % 8 of byte
+/// c / 8 (lsb first), values row-major, offsets of each row's first value.
+TEST(Pruning, BitmaskKnownAnswer) {
+  // 2 x 10: row 0 keeps columns 0, 3 and 9, row 1 column 8.
+  std::vector<float> w(20, 0.0f);
+  w[0] = 1.5f;
+  w[3] = -2.0f;
+  w[9] = 0.25f;
+  w[10 + 8] = 7.0f;
+  BitmaskSparse s = compressBitmask(w, 2, 10);
+  EXPECT_EQ(s.bitmask, (std::vector<uint8_t>{0x09, 0x02, 0x00, 0x01}));
+  EXPECT_EQ(s.values, (std::vector<float>{1.5f, -2.0f, 0.25f, 7.0f}));
+  EXPECT_EQ(s.rowOffsets, (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(decompressBitmask(s, 2, 10), w);
+}
+
+TEST(Pruning, BitmaskRoundTripsPrunedWeights) {
+  std::vector<float> w = randomWeights(7, 37, 3);
+  auto pruned = pruneMagnitude(w, 7, 37, 0.6, {});
+  ASSERT_TRUE(bool(pruned));
+  for (int64_t c = 0; c < 37; ++c) // an empty row
+    pruned->weights[2 * 37 + c] = 0.0f;
+  BitmaskSparse s = compressBitmask(pruned->weights, 7, 37);
+  EXPECT_EQ(s.bitmask.size(), size_t(7 * 5));
+  EXPECT_EQ(s.rowOffsets[3], s.rowOffsets[2]);
+  EXPECT_EQ(decompressBitmask(s, 7, 37), pruned->weights);
+}
+
 TEST(Pruning, StructuredUnits) {
   // Rows by L2 norm (row 1 smallest), then columns in units of 2.
   std::vector<float> w = {1, 2, 3, 4, 0.1f, 0.1f, 0.1f, 0.1f, 1, 1, 1, 1};

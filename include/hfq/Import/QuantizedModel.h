@@ -52,6 +52,11 @@ struct QuantizedModelSummary {
   /// Weights of the quantized linears, and the bytes their parts take.
   int64_t quantizedWeights = 0;
   uint64_t quantizedBytes = 0;
+  /// Linears with a sparse encoding (#hfq.bitmask, #hfq.sparse N:M), not
+  /// counted above: their weights, zeros, and the bytes their parts take.
+  int64_t sparseLinears = 0;
+  int64_t sparseWeights = 0, sparseZeros = 0;
+  uint64_t sparseBytes = 0;
   /// Linears whose float weight a pass rewrote (pruned, still dense), and
   /// how many of their weights are exactly zero.
   int64_t denseLinears = 0;

@@ -44,6 +44,20 @@ struct PruneResult {
   std::optional<AffineQuantized> quantized;
 };
 
+/// compressed-tensors' sparse-bitmask layout of a [rows, cols] weight
+/// (`#hfq.bitmask`): the non-zero elements in row-major order, a mask of
+/// ceil(cols / 8) bytes per row (bit c % 8 of byte c / 8, lsb first), and
+/// the index in `values` of each row's first element.
+struct BitmaskSparse {
+  std::vector<uint8_t> bitmask;
+  std::vector<float> values;
+  std::vector<int64_t> rowOffsets;
+};
+BitmaskSparse compressBitmask(llvm::ArrayRef<float> weights, int64_t rows,
+                              int64_t cols);
+std::vector<float> decompressBitmask(const BitmaskSparse &sparse, int64_t rows,
+                                     int64_t cols);
+
 llvm::Expected<PruneResult> pruneMagnitude(llvm::ArrayRef<float> weights,
                                            int64_t rows, int64_t cols,
                                            double sparsity, NMPattern pattern);

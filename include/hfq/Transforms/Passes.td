@@ -280,16 +280,24 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
       `pattern=N:M` the M-N smallest of every M consecutive inputs;
     - `structured`: units of `unit` rows (`axis=0`, outputs; unit = head_dim
       prunes attention heads) or columns (`axis=1`, inputs) with the
-      smallest L2 norm, `sparsity` of them; with `coupled` the MLP's
-      intermediate channels instead: channel i is gate row i, up row i and
-      down column i, scored by |gate_i|² + |up_i|² + |down_:,i|², and the
-      same channels are removed from all three (`*.mlp.{gate,up,down}_proj`);
+      smallest L2 norm, `sparsity` of them; with `coupled` units that span
+      several linears instead (the layers' config from `hfq.checkpoint`),
+      scored by their squared L2 norm summed over all of them and removed
+      from all of them, `sparsity` of them per layer (rounded down):
+      `mlp`: intermediate channels, channel i being gate row i, up row i and
+      down column i; `heads`: attention KV groups, group g being k and v
+      rows of KV head g, the q rows of the query heads that share it and
+      their o_proj columns (one head each without GQA; the head's output is
+      gone whatever its biases, since its o_proj columns are zero, and the
+      result is a GQA model with uniformly fewer groups); `all`: both.
+      Default selection: the linears concerned;
     - `sparsegpt`: SparseGPT from the calibration statistics `stats`
       (H = 2 XᵀX / N) with `damp`, `block-size`, unstructured `sparsity` or
       `pattern=N:M`, and with `bits` > 0 joint per-channel quantization.
     N:M results become `#hfq.sparse<n, m>` weights (packed position metadata
-    plus the kept values); unstructured and structured results stay dense
-    float weights with exact zeros; jointly quantized ones are
+    plus the kept values); unstructured and structured results
+    `#hfq.bitmask` weights (compressed-tensors' sparse-bitmask layout: a bit
+    per weight, the non-zeros, row offsets); jointly quantized ones are
     `#hfq.affine` per-channel weights whose pruned codes dequantize to 0.
   }];
   let options = [
@@ -303,9 +311,9 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
            "structured: 0 prunes output rows, 1 input columns">,
     Option<"unit", "unit", "int64_t", "1",
            "structured: rows/columns pruned together (head_dim for heads)">,
-    Option<"coupled", "coupled", "bool", "false",
-           "structured: prune the same MLP channels in gate/up rows and "
-           "down columns, scored by the sum of their squared norms">,
+    Option<"coupled", "coupled", "std::string", "\"\"",
+           "structured: mlp | heads | all: prune units spanning several "
+           "linears (MLP channels, attention KV groups)">,
     Option<"stats", "stats", "std::string", "\"\"",
            "sparsegpt: calibration statistics (.safetensors)">,
     Option<"damp", "damp", "double", "0.01", "sparsegpt: dampening">,

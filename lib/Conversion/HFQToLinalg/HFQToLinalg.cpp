@@ -716,6 +716,61 @@ Value dequantizeSpQR(OpBuilder &b, Location loc, QTensorType type,
   return rows.getResult(0);
 }
 
+/// Bitmask: rows decode independently from their offsets; along a row a
+/// running index into `values` advances at every set bit. The value is
+/// read branch-free at min(index, kept - 1) and selected away when the
+/// bit is clear.
+Value dequantizeBitmask(OpBuilder &b, Location loc, QTensorType type,
+                        BitmaskEncodingAttr enc, ValueRange parts) {
+  ArrayRef<int64_t> shape = type.getShape();
+  Type elemType = type.getElementType();
+  const int64_t out = shape[0], in = shape[1];
+  Emitter top{b, loc};
+  Value empty = tensor::EmptyOp::create(b, loc, shape, elemType);
+  if (enc.getKept() == 0)
+    return linalg::FillOp::create(b, loc,
+                                  ValueRange{top.floatConst(elemType, 0.0)},
+                                  ValueRange{empty})
+        .getResult(0);
+  auto rows = scf::ForOp::create(
+      b, loc, top.index(0), top.index(out), top.index(1), ValueRange{empty},
+      [&](OpBuilder &rb, Location rl, Value r, ValueRange acc) {
+        Emitter re{rb, rl};
+        Value first = re.i64ToIndex(re.extract(parts[2], {r}));
+        auto cols = scf::ForOp::create(
+            rb, rl, re.index(0), re.index(in), re.index(1),
+            ValueRange{acc[0], first},
+            [&](OpBuilder &cb, Location cl, Value c, ValueRange it) {
+              Emitter ce{cb, cl};
+              Value byte = ce.extract(
+                  parts[0],
+                  {r, arith::DivUIOp::create(cb, cl, c, ce.index(8))});
+              Value shift = arith::IndexCastOp::create(
+                  cb, cl, cb.getI8Type(),
+                  arith::RemUIOp::create(cb, cl, c, ce.index(8)));
+              Value bit = arith::AndIOp::create(
+                  cb, cl, arith::ShRUIOp::create(cb, cl, byte, shift),
+                  arith::ConstantOp::create(cb, cl, cb.getI8IntegerAttr(1)));
+              Value set = arith::CmpIOp::create(
+                  cb, cl, arith::CmpIPredicate::ne, bit,
+                  arith::ConstantOp::create(cb, cl, cb.getI8IntegerAttr(0)));
+              Value at = arith::MinUIOp::create(cb, cl, it[1],
+                                                ce.index(enc.getKept() - 1));
+              Value v = arith::SelectOp::create(
+                  cb, cl, set, ce.extract(parts[1], {at}),
+                  ce.floatConst(elemType, 0.0));
+              Value updated =
+                  tensor::InsertOp::create(cb, cl, v, it[0], ValueRange{r, c});
+              Value next = arith::SelectOp::create(
+                  cb, cl, set, arith::AddIOp::create(cb, cl, it[1], ce.index(1)),
+                  it[1]);
+              scf::YieldOp::create(cb, cl, ValueRange{updated, next});
+            });
+        scf::YieldOp::create(rb, rl, ValueRange{cols.getResult(0)});
+      });
+  return rows.getResult(0);
+}
+
 Value dequantize(OpBuilder &b, Location loc, QTensorType type,
                  ValueRange parts) {
   if (auto spqr = dyn_cast<SpQREncodingAttr>(type.getEncoding()))
@@ -724,6 +779,8 @@ Value dequantize(OpBuilder &b, Location loc, QTensorType type,
     return dequantizeAffine(b, loc, type, affine, parts);
   if (auto sparse = dyn_cast<SparseEncodingAttr>(type.getEncoding()))
     return dequantizeSparse(b, loc, type, sparse, parts);
+  if (auto bitmask = dyn_cast<BitmaskEncodingAttr>(type.getEncoding()))
+    return dequantizeBitmask(b, loc, type, bitmask, parts);
   return dequantizeCodebook(b, loc, type,
                             cast<CodebookEncodingAttr>(type.getEncoding()),
                             parts);

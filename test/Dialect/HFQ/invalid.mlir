@@ -279,3 +279,34 @@ func.func @spqr_quantize(%w: tensor<16x32xf32>) -> !hfq.qtensor<16x32xf32, #hfq.
   %q = hfq.quantize %w : tensor<16x32xf32> -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>>
   return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0>>
 }
+
+// -----
+
+// expected-error @+1 {{kept must be >= 0, got -1}}
+func.func private @bitmask_negative(!hfq.qtensor<4x8xf32, #hfq.bitmask<kept = -1>>)
+
+// -----
+
+// expected-error @+1 {{33 kept values in 32 weights}}
+func.func private @bitmask_too_many(!hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 33>>)
+
+// -----
+
+// expected-error @+1 {{bitmask encodes [out, in] weights, got rank 1}}
+func.func private @bitmask_rank(!hfq.qtensor<8xf32, #hfq.bitmask<kept = 3>>)
+
+// -----
+
+func.func @bitmask_parts(%m: tensor<3x1xi8>, %v: tensor<4xf32>, %o: tensor<3xi64>) -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>> {
+  // expected-error @+1 {{operand #0 (bitmask) must be 'tensor<3x2xi8>' for this encoding, got 'tensor<3x1xi8>'}}
+  %q = hfq.assemble %m, %v, %o : tensor<3x1xi8>, tensor<4xf32>, tensor<3xi64> -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
+  return %q : !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
+}
+
+// -----
+
+func.func @bitmask_quantize(%w: tensor<4x8xf32>) -> !hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 3>> {
+  // expected-error @+1 {{cannot quantize to a sparse encoding: its mask comes from a pruning pass (hfq-prune); use hfq.assemble}}
+  %q = hfq.quantize %w : tensor<4x8xf32> -> !hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 3>>
+  return %q : !hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 3>>
+}

@@ -88,3 +88,10 @@ func.func @spqr_round_trip(%c: tensor<16x12xi8>, %sc: tensor<2x6xi8>, %ss: tenso
   %q = hfq.assemble %c, %sc, %ss, %sz, %zc, %zs, %zz, %rp, %oc, %ov, %g : tensor<16x12xi8>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<17xi32>, tensor<2xi32>, tensor<2xf16>, tensor<32xi32> -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
   return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
 }
+
+// CHECK-LABEL: func.func @bitmask_round_trip
+// CHECK: hfq.assemble {{.*}} -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
+func.func @bitmask_round_trip(%m: tensor<3x2xi8>, %v: tensor<4xf32>, %o: tensor<3xi64>) -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>> {
+  %q = hfq.assemble %m, %v, %o : tensor<3x2xi8>, tensor<4xf32>, tensor<3xi64> -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
+  return %q : !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
+}

@@ -289,6 +289,48 @@ SparseEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
 }
 
 //===----------------------------------------------------------------------===//
+// BitmaskEncodingAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+BitmaskEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                            int64_t kept) {
+  if (kept < 0)
+    return emitError() << "kept must be >= 0, got " << kept;
+  return success();
+}
+
+unsigned BitmaskEncodingAttr::getCodeBits() const { return 1; }
+unsigned BitmaskEncodingAttr::getStorageBits() const { return 8; }
+PackOrder BitmaskEncodingAttr::getOrder() const { return PackOrder::lsb_first; }
+
+LogicalResult BitmaskEncodingAttr::verifyForShape(
+    function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
+    FloatType elementType) const {
+  if (shape.size() != 2)
+    return emitError() << "bitmask encodes [out, in] weights, got rank "
+                       << shape.size();
+  if (getKept() > shape[0] * shape[1])
+    return emitError() << getKept() << " kept values in " << shape[0] * shape[1]
+                       << " weights";
+  return success();
+}
+
+SmallVector<StringRef> BitmaskEncodingAttr::getPartNames() const {
+  return {"bitmask", "values", "row_offsets"};
+}
+
+SmallVector<RankedTensorType>
+BitmaskEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
+                                  FloatType elementType) const {
+  MLIRContext *ctx = getContext();
+  return {RankedTensorType::get({shape[0], (shape[1] + 7) / 8},
+                                IntegerType::get(ctx, 8)),
+          RankedTensorType::get({getKept()}, elementType),
+          RankedTensorType::get({shape[0]}, IntegerType::get(ctx, 64))};
+}
+
+//===----------------------------------------------------------------------===//
 // SpQREncodingAttr
 //===----------------------------------------------------------------------===//
 

@@ -61,7 +61,7 @@ LogicalResult QuantizeOp::verify() {
       return emitOpError() << "cannot quantize to an act_order encoding by "
                               "round-to-nearest: g_idx comes from GPTQ; use "
                               "hfq.assemble";
-  if (isa<SparseEncodingAttr>(qtype.getEncoding()))
+  if (isa<SparseEncodingAttr, BitmaskEncodingAttr>(qtype.getEncoding()))
     return emitOpError() << "cannot quantize to a sparse encoding: its mask "
                             "comes from a pruning pass (hfq-prune); use "
                             "hfq.assemble";

@@ -1,6 +1,7 @@
-"""Copies a model directory, setting one float32 element of one tensor to a
-given value (nan, inf, ...), to test how hfq handles non-finite weights.
-No dependencies beyond the standard library.
+"""Copies a model directory, setting one element of one tensor to a given
+value: nan, inf, ... in an F32 tensor (non-finite weights), an integer in
+an I64/I32/U8 one (malformed index parts). No dependencies beyond the
+standard library.
 
 usage: poison_weight.py SRC_DIR OUT_DIR TENSOR INDEX VALUE
 """
@@ -20,8 +21,10 @@ with open(os.path.join(src, "model.safetensors"), "rb") as f:
 (header_len,) = struct.unpack("<Q", data[:8])
 header = json.loads(data[8:8 + header_len])
 info = header[tensor]
-assert info["dtype"] == "F32", info
-at = 8 + header_len + info["data_offsets"][0] + 4 * int(index)
-data[at:at + 4] = struct.pack("<f", float(value))
+code, convert = {"F32": ("f", float), "I64": ("q", int), "I32": ("i", int),
+                 "U8": ("B", int)}[info["dtype"]]
+size = struct.calcsize(code)
+at = 8 + header_len + info["data_offsets"][0] + size * int(index)
+data[at:at + size] = struct.pack("<" + code, convert(value))
 with open(os.path.join(out, "model.safetensors"), "wb") as f:
     f.write(data)

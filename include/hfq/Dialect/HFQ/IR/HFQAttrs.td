@@ -149,6 +149,30 @@ def HFQ_SparseEncodingAttr : HFQ_Attr<"SparseEncoding", "sparse",
   }];
 }
 
+def HFQ_BitmaskEncodingAttr : HFQ_Attr<"BitmaskEncoding", "bitmask",
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+  let summary = "unstructured sparsity: a bitmask and the kept values";
+  let description = [{
+    compressed-tensors' `sparse-bitmask` layout of an `[out, in]` weight with
+    `kept` non-zero elements. Parts: `bitmask` i8 [out, ceil(in / 8)], bit
+    `c mod 8` (lsb first) of byte `c / 8` of row `r` set when element (r, c)
+    is kept; `values` [kept] in the weight's float type, row-major order of
+    the kept elements; `row_offsets` i64 [out], the index in `values` of each
+    row's first kept element. Element (r, c) is `values[row_offsets[r] +
+    (kept elements of row r before c)]` when its bit is set, else 0. Rows
+    decode independently (the offsets), and a kernel skips zero bytes of the
+    mask. Produced by pruning passes (`hfq-prune`), not by `hfq.quantize`;
+    the mask and offsets of data read from disk are checked on import.
+
+    ```mlir
+    #hfq.bitmask<kept = 41472>
+    ```
+  }];
+  let parameters = (ins "int64_t":$kept);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def HFQ_SpQREncodingAttr : HFQ_Attr<"SpQREncoding", "spqr",
     [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
   let summary = "SpQR: small groups, quantized statistics, sparse outliers";
