@@ -213,9 +213,9 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
     const bool coupledHeads = coupled == "heads" || coupled == "all";
     LinearSelection selection;
     std::vector<std::string> includes(include.begin(), include.end());
-    if (includes.empty() && coupledMLP)
+    if (include.empty() && coupledMLP)
       includes.push_back("\\.mlp\\.(gate|up|down)_proj$");
-    if (includes.empty() && coupledHeads)
+    if (include.empty() && coupledHeads)
       includes.push_back("\\.self_attn\\.(q|k|v|o)_proj$");
     if (failed(selection.init(module, includes, exclude)))
       return signalPassFailure();
