@@ -14,26 +14,9 @@ token ids stored for true-sequential GPTQ must be the samples'.
 """
 import json
 import math
-import struct
 import sys
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    fmt = {"F64": "d", "F32": "f", "I64": "q"}
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        code = fmt[info["dtype"]]
-        count = (e - b) // struct.calcsize(code)
-        out[name] = (info["shape"], struct.unpack("<%d%s" % (count, code), data[base + b:base + e]))
-    return out
+from hfq_model import read_safetensors
 
 
 stats_path, model_dir, ids_path = sys.argv[1:4]
