@@ -128,8 +128,9 @@ std::vector<float> mlir::hfq::numerics::mlpForward(const DenseLinear &gate,
   return linearForward(down, mlpIntermediate(gate, up, x, n), n);
 }
 
-double mlir::hfq::numerics::relativeRMSError(llvm::ArrayRef<float> a,
-                                             llvm::ArrayRef<float> reference) {
+namespace {
+template <typename T>
+double relativeRMS(llvm::ArrayRef<T> a, llvm::ArrayRef<T> reference) {
   double err = 0, ref = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     double d = double(a[i]) - double(reference[i]);
@@ -137,6 +138,17 @@ double mlir::hfq::numerics::relativeRMSError(llvm::ArrayRef<float> a,
     ref += double(reference[i]) * double(reference[i]);
   }
   return ref > 0 ? std::sqrt(err / ref) : std::sqrt(err);
+}
+} // namespace
+
+double mlir::hfq::numerics::relativeRMSError(llvm::ArrayRef<float> a,
+                                             llvm::ArrayRef<float> reference) {
+  return relativeRMS(a, reference);
+}
+
+double mlir::hfq::numerics::relativeRMSError(llvm::ArrayRef<double> a,
+                                             llvm::ArrayRef<double> reference) {
+  return relativeRMS(a, reference);
 }
 
 double mlir::hfq::numerics::meanSquaredError(llvm::ArrayRef<float> a,

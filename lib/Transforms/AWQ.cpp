@@ -41,11 +41,6 @@ using llvm::formatv;
 
 namespace {
 
-/// How closely the C++ block evaluators must reproduce the activations the
-/// compiled model recorded (float32 with different summation orders agree
-/// to ~1e-6).
-constexpr double kEvaluatorTolerance = 1e-4;
-
 /// The statistics file with typed lookups.
 struct Stats {
   std::unique_ptr<io::SafetensorsFile> file;
@@ -142,6 +137,30 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     return std::move(r->scales);
   }
 
+  /// A linear reading another's output (o after v, down after up): s is
+  /// searched on the linear's own output error and folds into the previous
+  /// linear's output rows (and bias); x [tokens, in] is rescaled to match.
+  llvm::Error scaleAfterLinear(const char *what, nx::DenseLinear &previous,
+                               nx::DenseLinear &l, std::vector<float> &x,
+                               std::string &log) {
+    const int64_t tokens = int64_t(x.size()) / l.in;
+    std::vector<float> org = nx::linearForward(l, x, tokens);
+    auto s = search(
+        what, x, l.in, {&l},
+        [&](llvm::ArrayRef<std::vector<float>> w) {
+          nx::DenseLinear candidate{w[0], l.bias, l.out, l.in};
+          return nx::meanSquaredError(nx::linearForward(candidate, x, tokens),
+                                      org);
+        },
+        log);
+    if (!s)
+      return s.takeError();
+    divideRows(previous, *s);
+    scaleColumns(l, *s);
+    divideColumns(x, *s);
+    return llvm::Error::success();
+  }
+
   LogicalResult runLayer(FloatReader &reader, int64_t layer,
                          const Stats &stats, llvm::ArrayRef<int64_t> seqLens,
                          int64_t tokens) {
@@ -196,17 +215,21 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
         nx::attentionContext(attention, q, k, v, *xAttn, seqLens), *xO);
     double mlpCheck = nx::relativeRMSError(
         nx::mlpIntermediate(gate, up, *xMlp, tokens), *xDown);
-    if (!(attnCheck < kEvaluatorTolerance) || !(mlpCheck < kEvaluatorTolerance))
+    if (!(attnCheck < kDecoderCheckTolerance) || !(mlpCheck < kDecoderCheckTolerance))
       return fail(formatv(
           "{0}: AWQ's block evaluator does not reproduce the model's own "
           "activations (relative error: attention {1:E2}, MLP {2:E2}; "
           "tolerance {3:E0}); unsupported architecture variant, or "
           "statistics from another model",
-          p.substr(0, p.size() - 1), attnCheck, mlpCheck, kEvaluatorTolerance));
+          p.substr(0, p.size() - 1), attnCheck, mlpCheck, kDecoderCheckTolerance));
     std::string log =
         formatv(" evaluator check {0:E1}/{1:E1};", attnCheck, mlpCheck).str();
     // Weights changed; linears whose output rows (and bias) were scaled.
     llvm::StringSet<> modified, rowsScaled;
+    auto markModified = [&](std::initializer_list<llvm::StringRef> names) {
+      for (llvm::StringRef n : names)
+        modified.insert(n);
+    };
     // q/k/v through the attention; s folds into input_layernorm.
     if (sel({"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"})) {
       auto org = nx::attentionForward(attention, q, k, v, o, *xAttn, seqLens);
@@ -227,29 +250,15 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       for (nx::DenseLinear *w : {&q, &k, &v})
         scaleColumns(*w, *s);
       divideColumns(*xAttn, *s);
-      for (llvm::StringRef n : {llvm::StringRef("self_attn.q_proj"), llvm::StringRef("self_attn.k_proj"),
-                       llvm::StringRef("self_attn.v_proj"), llvm::StringRef(normNames[0])})
-        modified.insert(n);
+      markModified({"self_attn.q_proj", "self_attn.k_proj",
+                       "self_attn.v_proj", normNames[0]});
     }
     // o_proj after v_proj (no GQA); s folds into v_proj's rows.
     if (sel({"self_attn.v_proj", "self_attn.o_proj"}) && v.out == o.in &&
         v.in == o.out) {
-      auto org = nx::linearForward(o, *xO, tokens);
-      auto s = search(
-          "o", *xO, o.in, {&o},
-          [&](llvm::ArrayRef<std::vector<float>> w) {
-            nx::DenseLinear o2{w[0], o.bias, o.out, o.in};
-            return nx::meanSquaredError(nx::linearForward(o2, *xO, tokens),
-                                        org);
-          },
-          log);
-      if (!s)
-        return fail(p + llvm::toString(s.takeError()));
-      divideRows(v, *s);
-      scaleColumns(o, *s);
-      divideColumns(*xO, *s);
-      for (llvm::StringRef n : {"self_attn.v_proj", "self_attn.o_proj"})
-        modified.insert(n);
+      if (llvm::Error e = scaleAfterLinear("o", v, o, *xO, log))
+        return fail(p + llvm::toString(std::move(e)));
+      markModified({"self_attn.v_proj", "self_attn.o_proj"});
       rowsScaled.insert("self_attn.v_proj");
     } else if (v.out != o.in) {
       log += " o skipped (GQA: v_proj rows are shared by several heads)";
@@ -273,27 +282,13 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       scaleColumns(gate, *s);
       scaleColumns(up, *s);
       divideColumns(*xMlp, *s);
-      for (llvm::StringRef n : {llvm::StringRef("mlp.gate_proj"), llvm::StringRef("mlp.up_proj"), llvm::StringRef(normNames[1])})
-        modified.insert(n);
+      markModified({"mlp.gate_proj", "mlp.up_proj", normNames[1]});
     }
     // down_proj after up_proj; s folds into up_proj's rows.
     if (sel({"mlp.up_proj", "mlp.down_proj"})) {
-      auto org = nx::linearForward(down, *xDown, tokens);
-      auto s = search(
-          "down", *xDown, down.in, {&down},
-          [&](llvm::ArrayRef<std::vector<float>> w) {
-            nx::DenseLinear d2{w[0], down.bias, down.out, down.in};
-            return nx::meanSquaredError(nx::linearForward(d2, *xDown, tokens),
-                                        org);
-          },
-          log);
-      if (!s)
-        return fail(p + llvm::toString(s.takeError()));
-      divideRows(up, *s);
-      scaleColumns(down, *s);
-      divideColumns(*xDown, *s);
-      for (llvm::StringRef n : {"mlp.up_proj", "mlp.down_proj"})
-        modified.insert(n);
+      if (llvm::Error e = scaleAfterLinear("down", up, down, *xDown, log))
+        return fail(p + llvm::toString(std::move(e)));
+      markModified({"mlp.up_proj", "mlp.down_proj"});
       rowsScaled.insert("mlp.up_proj");
     }
     // Clip search on the scaled weights and inputs (not q/k, as the

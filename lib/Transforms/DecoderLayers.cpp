@@ -2,8 +2,6 @@
 
 #include "DecoderLayers.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstring>
@@ -36,12 +34,8 @@ llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
       d.linears[linearName(l)] = l;
     } else if (auto w = dyn_cast<WeightOp>(op)) {
       Value v = w.getResult();
-      // Through the importer's f16/bf16 widening.
-      if (v.hasOneUse())
-        if (auto g = dyn_cast<linalg::GenericOp>(*v.user_begin()))
-          if (g.getRegion().front().getOperations().size() == 2 &&
-              isa<arith::ExtFOp>(g.getRegion().front().front()))
-            v = g.getResult(0);
+      if (v.hasOneUse() && isFloatWidening(*v.user_begin()))
+        v = v.user_begin()->getResult(0);
       d.tensors[w.getName()] = v;
     } else if (auto name = op->getAttrOfType<StringAttr>("hfq.tensor")) {
       d.tensors[name.getValue()] = op->getResult(0);

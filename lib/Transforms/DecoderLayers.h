@@ -21,6 +21,11 @@
 
 namespace mlir::hfq::detail {
 
+/// How closely the C++ decoder layer must reproduce what the compiled model
+/// recorded (relative RMS difference of activations or Hessians; float32
+/// with different summation orders agrees to ~1e-6).
+constexpr double kDecoderCheckTolerance = 1e-4;
+
 struct DecoderLayers {
   io::ModelConfig config;
   numerics::AttentionShape attention;

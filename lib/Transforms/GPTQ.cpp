@@ -15,7 +15,6 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
-#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -30,19 +29,6 @@ using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
 
 namespace {
-
-/// How closely the C++ decoder layer must reproduce the Hessians the
-/// compiled model's activations gave (relative Frobenius difference).
-constexpr double kEvaluatorTolerance = 1e-4;
-
-double relativeDifference(llvm::ArrayRef<double> a, llvm::ArrayRef<double> b) {
-  double err = 0, ref = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    err += (a[i] - b[i]) * (a[i] - b[i]);
-    ref += b[i] * b[i];
-  }
-  return ref > 0 ? std::sqrt(err / ref) : std::sqrt(err);
-}
 
 struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
   using GPTQBase::GPTQBase;
@@ -100,6 +86,10 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
     auto quantizeGroup =
         [&](llvm::ArrayRef<std::pair<std::string, nx::DenseLinear *>> group,
             llvm::ArrayRef<float> x) -> llvm::Error {
+      if (llvm::none_of(group, [&](const auto &m) {
+            return selection.selected(m.first);
+          }))
+        return llvm::Error::success();
       const int64_t cols = group.front().second->in;
       std::vector<double> H = nx::inputHessian(x, n, cols);
       for (auto &[name, l] : group) {
@@ -119,14 +109,15 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
       auto recorded = hessianOf(file, stats, name, cols);
       if (!recorded)
         return recorded.takeError();
-      double diff = relativeDifference(nx::inputHessian(x, n, cols), *recorded);
-      if (!(diff < kEvaluatorTolerance))
+      double diff =
+          nx::relativeRMSError(nx::inputHessian(x, n, cols), *recorded);
+      if (!(diff < kDecoderCheckTolerance))
         return llvm::createStringError(llvm::formatv(
             "{0}: the C++ decoder layer does not reproduce the model's own "
             "inputs (Hessian relative difference {1:E2}, tolerance {2:E0}); "
             "unsupported architecture variant, or statistics from another "
             "model",
-            name, diff, kEvaluatorTolerance));
+            name, diff, kDecoderCheckTolerance));
       log += llvm::formatv(" {0:E1}", diff).str();
       return llvm::Error::success();
     };

@@ -27,18 +27,24 @@ struct mlir::hfq::detail::WeightSource {
   std::string checkpointName;
 };
 
+bool mlir::hfq::detail::isFloatWidening(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() != 1)
+    return false;
+  Block &body = generic.getRegion().front();
+  return body.getOperations().size() == 2 && isa<arith::ExtFOp>(body.front());
+}
+
 namespace {
 
-/// Looks through the importer's f16/bf16 widening (a linalg.generic whose
-/// body is one arith.extf) to the constant or hfq.weight behind `w`.
+/// Looks through the importer's f16/bf16 widening to the constant or
+/// hfq.weight behind `w`.
 std::optional<WeightSource> traceWeight(Value w) {
   Operation *def = w.getDefiningOp();
-  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def)) {
-    Block &body = generic.getRegion().front();
-    if (generic.getNumDpsInputs() != 1 || body.getOperations().size() != 2 ||
-        !isa<arith::ExtFOp>(body.front()))
+  if (isa_and_nonnull<linalg::GenericOp>(def)) {
+    if (!isFloatWidening(def))
       return std::nullopt;
-    def = generic.getDpsInputOperand(0)->get().getDefiningOp();
+    def = cast<linalg::GenericOp>(def).getDpsInputOperand(0)->get().getDefiningOp();
     if (!isa_and_nonnull<WeightOp>(def))
       return std::nullopt;
   }

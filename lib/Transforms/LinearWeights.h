@@ -88,6 +88,10 @@ private:
   std::vector<std::shared_ptr<llvm::Regex>> includes, excludes;
 };
 
+/// Whether `op` is the importer's f16/bf16 -> f32 widening of one tensor (a
+/// linalg.generic whose body is a single arith.extf).
+bool isFloatWidening(Operation *op);
+
 /// The HF name a linear carries in its location ("" when none).
 std::string linearName(LinearOp op);
 

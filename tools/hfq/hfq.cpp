@@ -345,7 +345,15 @@ struct TempStats {
     if (!temporary.empty())
       sys::fs::remove(temporary);
   }
-  Error resolve(StringRef model, StringRef calib, bool keepInputs = false) {
+  /// `method` names the calibrated method in the error for a missing
+  /// --calib; AWQ needs the raw inputs (`keepInputs`).
+  Error resolve(StringRef method, StringRef model, StringRef calib,
+                bool keepInputs = false) {
+    if (calib.empty())
+      return fail("--method " + method +
+                  " needs --calib (statistics from hfq calibrate" +
+                  (keepInputs ? " --keep-inputs" : "") +
+                  ", or calibration text)");
     if (calib.ends_with(".safetensors")) {
       path = calib.str();
       return Error::success();
@@ -383,10 +391,7 @@ int runPruneCmd() {
   o.report = !quiet;
   TempStats stats;
   if (o.method == "sparsegpt") {
-    if (pCalib.empty())
-      return reportError(fail("--method sparsegpt needs --calib (statistics "
-                              "from hfq calibrate, or calibration text)"));
-    if (Error e = stats.resolve(pModel, pCalib))
+    if (Error e = stats.resolve(o.method, pModel, pCalib))
       return reportError(std::move(e));
     o.stats = stats.path;
   }
@@ -402,14 +407,18 @@ int runQuantizeCmd() {
   int64_t group = qGroup != kUnset ? int64_t(qGroup)
                   : qMethod == "hqq" ? 64
                                      : 0;
+  TempStats stats;
+  if (qMethod == "gptq" || qMethod == "spqr" || qMethod == "awq")
+    if (Error e = stats.resolve(qMethod, qModel, qCalib,
+                                /*keepInputs=*/qMethod == "awq"))
+      return reportError(std::move(e));
+  auto select = [](auto &o) {
+    o.include.assign(qInclude.begin(), qInclude.end());
+    o.exclude.assign(qExclude.begin(), qExclude.end());
+    o.report = !quiet;
+  };
   std::unique_ptr<mlir::Pass> pass;
   if (qMethod == "gptq") {
-    if (qCalib.empty())
-      return reportError(fail("--method gptq needs --calib (statistics from "
-                              "hfq calibrate, or calibration text)"));
-    TempStats stats;
-    if (Error e = stats.resolve(qModel, qCalib))
-      return reportError(std::move(e));
     GPTQOptions o;
     o.stats = stats.path;
     o.bits = qBits;
@@ -420,22 +429,9 @@ int runQuantizeCmd() {
     o.trueSequential = qTrueSeq;
     o.damp = qDamp;
     o.mseClip = qMse;
-    o.include.assign(qInclude.begin(), qInclude.end());
-    o.exclude.assign(qExclude.begin(), qExclude.end());
-    o.report = !quiet;
-    if (Error e =
-            runQuantize(qModel, qOutput, createGPTQ(o), "gptq", "quantize", quiet,
-                        errs()))
-      return reportError(std::move(e));
-    return 0;
-  }
-  if (qMethod == "spqr") {
-    if (qCalib.empty())
-      return reportError(fail("--method spqr needs --calib (statistics from "
-                              "hfq calibrate, or calibration text)"));
-    TempStats stats;
-    if (Error e = stats.resolve(qModel, qCalib))
-      return reportError(std::move(e));
+    select(o);
+    pass = createGPTQ(o);
+  } else if (qMethod == "spqr") {
     SpQROptions o;
     o.stats = stats.path;
     o.bits = qBits.getNumOccurrences() ? unsigned(qBits) : 3u;
@@ -443,51 +439,33 @@ int runQuantizeCmd() {
     o.outlierThreshold = qOutliers;
     if (qDamp.getNumOccurrences())
       o.damp = qDamp;
-    o.include.assign(qInclude.begin(), qInclude.end());
-    o.exclude.assign(qExclude.begin(), qExclude.end());
-    o.report = !quiet;
-    if (Error e = runQuantize(qModel, qOutput, createSpQR(o), "spqr",
-                              "quantize", quiet, errs()))
-      return reportError(std::move(e));
-    return 0;
-  }
-  if (qMethod == "awq") {
-    if (qCalib.empty())
-      return reportError(fail("--method awq needs --calib (statistics from "
-                              "hfq calibrate --keep-inputs, or calibration "
-                              "text)"));
-    TempStats stats;
-    if (Error e = stats.resolve(qModel, qCalib, /*keepInputs=*/true))
-      return reportError(std::move(e));
+    select(o);
+    pass = createSpQR(o);
+  } else if (qMethod == "awq") {
     AWQOptions o;
     o.stats = stats.path;
     o.bits = qBits;
     o.groupSize = group;
     o.symmetric = qSym;
     o.clip = !qNoClip;
-    o.include.assign(qInclude.begin(), qInclude.end());
-    o.exclude.assign(qExclude.begin(), qExclude.end());
-    o.report = !quiet;
-    if (Error e = runQuantize(qModel, qOutput, createAWQ(o), "awq", "quantize",
-                              quiet, errs()))
-      return reportError(std::move(e));
-    return 0;
+    select(o);
+    pass = createAWQ(o);
+  } else {
+    QuantizeLinearsOptions o;
+    o.method = qMethod;
+    o.bits = qBits;
+    o.groupSize = group;
+    o.symmetric = qSym;
+    o.mseClip = qMse;
+    o.blockSize = qBlock;
+    o.doubleQuant = qDouble;
+    o.threshold = qThreshold;
+    o.axis = qAxis;
+    select(o);
+    pass = createQuantizeLinears(o);
   }
-  QuantizeLinearsOptions o;
-  o.method = qMethod;
-  o.bits = qBits;
-  o.groupSize = group;
-  o.symmetric = qSym;
-  o.mseClip = qMse;
-  o.blockSize = qBlock;
-  o.doubleQuant = qDouble;
-  o.threshold = qThreshold;
-  o.axis = qAxis;
-  o.include.assign(qInclude.begin(), qInclude.end());
-  o.exclude.assign(qExclude.begin(), qExclude.end());
-  o.report = !quiet;
-  if (Error e = runQuantize(qModel, qOutput, createQuantizeLinears(o),
-                            qMethod, "quantize", quiet, errs()))
+  if (Error e = runQuantize(qModel, qOutput, std::move(pass), qMethod,
+                            "quantize", quiet, errs()))
     return reportError(std::move(e));
   return 0;
 }

@@ -72,6 +72,8 @@ double meanSquaredError(llvm::ArrayRef<float> a, llvm::ArrayRef<float> b);
 /// ‖a - reference‖ / ‖reference‖ (the absolute norm when reference is 0).
 double relativeRMSError(llvm::ArrayRef<float> a,
                         llvm::ArrayRef<float> reference);
+double relativeRMSError(llvm::ArrayRef<double> a,
+                        llvm::ArrayRef<double> reference);
 
 /// LlamaRMSNorm in place on x [n, d]: x · rsqrt(mean(x²) + eps) · weight.
 void rmsNorm(std::vector<float> &x, int64_t n, llvm::ArrayRef<float> weight,

@@ -1,6 +1,6 @@
-"""Compares the dequantized weights of linears in two hfq quantized models.
+"""Compares the weights of linears in two hfq models, decoded by hfq_model.py.
 
-usage: compare_affine.py DIR_A DIR_B (--same|--differ) TOL NAME...
+usage: compare_weights.py DIR_A DIR_B (--same|--differ) TOL NAME...
 
 Prints the relative RMS difference of every pair, ‖A - B‖ / ‖B‖, of the
 weights as hfq_model.py decodes them; exits 1 when it is not below TOL
