@@ -11,6 +11,7 @@
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -30,34 +31,45 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   (void)targetsReady;
 
   MLIRContext *ctx = module.getContext();
-  // Weight references become external globals; remember which symbol stands
-  // for which checkpoint tensor before lowering erases the names.
-  llvm::StringMap<std::string> weightSymbols;
-  module.walk([&](WeightOp op) {
-    weightSymbols[weightSymbolName(op.getName())] = op.getName().str();
-  });
+  std::string messages;
+  auto collect = [&](Diagnostic &diag) {
+    llvm::raw_string_ostream os(messages);
+    os << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  };
+  // Globals first, so the parameters they read can be resolved before the
+  // rest of the pipeline runs.
+  {
+    ScopedDiagnosticHandler handler(ctx, collect);
+    PassManager pm(ctx);
+    pm.addPass(createBindWeights());
+    if (failed(pm.run(module)))
+      return llvm::createStringError("binding the weights failed:\n" +
+                                     messages);
+  }
   std::vector<std::pair<std::string, const void *>> addresses;
-  for (const auto &entry : weightSymbols) {
-    if (!options.weightAddress)
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    auto param = global->getAttrOfType<ParameterAttr>("hfq.param");
+    if (!param)
+      continue;
+    if (!options.parameterAddress)
       return llvm::createStringError(
-          "the module reads checkpoint weights ('" + entry.second +
-          "', ...) but no weight source was given");
-    auto address = options.weightAddress(entry.second);
+          "the module reads checkpoint parameters ('" +
+          param.getKey().getValue() +
+          "', ...) but no parameter source was "
+          "given");
+    auto address = options.parameterAddress(param.getScope().getValue(),
+                                            param.getKey().getValue());
     if (!address)
       return address.takeError();
-    addresses.emplace_back(entry.first().str(), *address);
+    addresses.emplace_back(global.getSymName().str(), *address);
   }
   for (auto func : module.getOps<func::FuncOp>())
     if (func.isPublic() && !func.isExternal())
       func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
 
-  std::string messages;
   {
-    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-      llvm::raw_string_ostream os(messages);
-      os << diag.getLocation() << ": " << diag << "\n";
-      return success();
-    });
+    ScopedDiagnosticHandler handler(ctx, collect);
     PassManager pm(ctx);
     buildLowerToLLVMPipeline(pm, LowerToLLVMOptions());
     if (failed(pm.run(module)))

@@ -130,7 +130,8 @@ LoadedModel::~LoadedModel() = default;
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
 LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
-  // An imported .mlir names its checkpoint directory; parse it first.
+  // An .mlir module names no directory: its parameters (scope "model")
+  // come from options.checkpointDir.
   auto context = std::make_unique<MLIRContext>();
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -146,12 +147,16 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
     parsed = parseSourceFile<ModuleOp>(modelPath, context.get());
     if (!parsed)
       return fail(modelPath + ": " + messages);
-    auto dir = (*parsed)->getAttrOfType<StringAttr>("hfq.checkpoint");
-    if (!dir || !(*parsed).lookupSymbol("prefill") ||
-        !(*parsed).lookupSymbol("decode"))
+    if (!(*parsed).lookupSymbol("prefill") || !(*parsed).lookupSymbol("decode"))
       return fail(modelPath + ": not a module written by hfq import (it "
-                              "needs @prefill, @decode and hfq.checkpoint)");
-    modelDir = dir.str();
+                              "needs @prefill and @decode)");
+    if (options.checkpointDir.empty())
+      return fail(modelPath +
+                  ": an .mlir model reads its weights, config "
+                  "and tokenizer from the checkpoint its "
+                  "parameter scope '" +
+                  kModelScope + "' is bound to: pass --checkpoint DIR");
+    modelDir = options.checkpointDir;
   }
   auto config = io::ModelConfig::load(modelDir);
   if (!config)
@@ -219,8 +224,14 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
           reinterpret_cast<const void *>(&recordTrampoline));
   });
 
-  jit.weightAddress =
-      [raw](llvm::StringRef name) -> llvm::Expected<const void *> {
+  jit.parameterAddress =
+      [raw](llvm::StringRef scope,
+            llvm::StringRef name) -> llvm::Expected<const void *> {
+    if (scope != kModelScope)
+      return fail("parameter scope '" + scope +
+                  "' is not bound (the model "
+                  "binds '" +
+                  kModelScope + "' to its checkpoint)");
     const io::Checkpoint::Entry *e = raw->checkpoint.find(name);
     if (!e)
       return fail("no checkpoint tensor '" + name + "'");

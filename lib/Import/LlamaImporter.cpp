@@ -43,17 +43,15 @@ class LlamaBuilder {
 public:
   LlamaBuilder(MLIRContext &ctx, const io::ModelConfig &cfg,
                const io::Checkpoint &ckpt, int64_t maxContext,
-               std::string checkpointDir, const QuantizedLinears &quantized)
+               const QuantizedLinears &quantized)
       : ctx(ctx), cfg(cfg), ckpt(ckpt), quantized(quantized), b(&ctx),
-        loc(UnknownLoc::get(&ctx)),
-        f32(b.getF32Type()), S(maxContext),
-        checkpointDir(std::move(checkpointDir)),
+        loc(UnknownLoc::get(&ctx)), f32(b.getF32Type()), S(maxContext),
         cacheType(RankedTensorType::get(
             {cfg.numLayers, cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
-        tokensType(RankedTensorType::get({ShapedType::kDynamic},
-                                         b.getI64Type())),
-        logitsType(RankedTensorType::get(
-            {ShapedType::kDynamic, cfg.vocabSize}, f32)) {}
+        tokensType(
+            RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type())),
+        logitsType(RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize},
+                                         f32)) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> build();
 
@@ -232,15 +230,31 @@ private:
         .getResult(0);
   }
 
-  /// The checkpoint tensor `name` as an f32 tensor.
-  Value weight(llvm::StringRef name) {
-    const io::TensorInfo &info = *ckpt.find(name)->info;
+  /// The global of tensor `symbol` (created on first use at the top of the
+  /// module), whose data is checkpoint tensor `key`.
+  GlobalOp global(llvm::StringRef symbol, Type type, llvm::StringRef key) {
+    GlobalOp &g = globals[symbol];
+    if (!g) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(firstFunction);
+      g = GlobalOp::create(b, loc, symbol, type,
+                           ParameterAttr::get(&ctx,
+                                              b.getStringAttr(kModelScope),
+                                              b.getStringAttr(key)));
+    }
+    return g;
+  }
+
+  /// The checkpoint tensor `key` as an f32 tensor, read through the global
+  /// `symbol` (the key itself unless given).
+  Value weight(llvm::StringRef key, llvm::StringRef symbol = "") {
+    const io::TensorInfo &info = *ckpt.find(key)->info;
     Type elem = info.dtype == io::DType::F16    ? Type(b.getF16Type())
                 : info.dtype == io::DType::BF16 ? Type(b.getBF16Type())
                                                 : f32;
     auto type = RankedTensorType::get(info.shape, elem);
-    Value w = WeightOp::create(b, NameLoc::get(b.getStringAttr(name)), type,
-                               b.getStringAttr(name));
+    GlobalOp g = global(symbol.empty() ? key : symbol, type, key);
+    Value w = LoadOp::create(b, loc, type, g.getSymName());
     if (elem == f32)
       return w;
     SmallVector<OpFoldResult> sizes;
@@ -254,38 +268,39 @@ private:
                    });
   }
 
-  /// The LM head's module name: the embedding when tied.
-  std::string headName() const {
-    return cfg.tieWordEmbeddings && !ckpt.find("lm_head.weight")
-               ? "model.embed_tokens"
-               : "lm_head";
+  /// Whether the LM head reads the embedding table (tied, no lm_head.weight).
+  bool tiedHead() const {
+    return cfg.tieWordEmbeddings && !ckpt.find("lm_head.weight");
   }
 
-  /// The quantized weight of `module`: its parts, assembled.
-  Value quantizedWeight(const std::string &module, ArrayRef<int64_t> shape,
-                        const QuantizedLinear &q) {
-    SmallVector<Value> parts;
-    for (auto [type, part] : llvm::zip(q.encoding.getPartTypes(shape, cast<FloatType>(f32)),
-                                       q.encoding.getPartNames())) {
-      std::string name = module + ".weight." + part.str();
-      parts.push_back(WeightOp::create(b, NameLoc::get(b.getStringAttr(name)),
-                                       type, b.getStringAttr(name)));
-    }
-    auto type = QTensorType::get(&ctx, shape, cast<FloatType>(f32), q.encoding);
-    return AssembleOp::create(b, loc, type, parts);
+  /// The weight of linear `module` ([out, in] = shape): a float tensor, or
+  /// the quantized global whose parameter names the parts.
+  Value linearWeight(const std::string &module, ArrayRef<int64_t> shape) {
+    std::string symbol = module + ".weight";
+    std::string key = module == "lm_head" && tiedHead()
+                          ? "model.embed_tokens.weight"
+                          : symbol;
+    auto q = quantized.find(module);
+    if (q == quantized.end())
+      return weight(key, symbol);
+    auto type =
+        QTensorType::get(&ctx, shape, cast<FloatType>(f32), q->second.encoding);
+    GlobalOp g = global(symbol, type, symbol);
+    return LoadOp::create(b, loc, type, g.getSymName());
   }
 
   /// x [T, in] -> [T, out] through the projection `module` (HF name).
   Value linear(Value x, const std::string &module, bool bias) {
     auto q = quantized.find(module);
     const std::vector<int64_t> &shape = linearShapes.at(module);
-    Value w = q != quantized.end() ? quantizedWeight(module, shape, q->second)
-                                   : weight(module + ".weight");
+    Value w = linearWeight(module, shape);
     FloatAttr threshold;
     if (q != quantized.end() && q->second.outlierThreshold)
       threshold = b.getF64FloatAttr(*q->second.outlierThreshold);
     auto resultType =
         RankedTensorType::get({ShapedType::kDynamic, shape[0]}, f32);
+    // The name location is for diagnostics only: the linear's identity is
+    // its weight's symbol.
     Location nameLoc = NameLoc::get(b.getStringAttr(module));
     Value b0 = bias ? weight(module + ".bias") : Value();
     return LinearOp::create(b, nameLoc, resultType, x, w, b0, threshold);
@@ -398,11 +413,13 @@ private:
   const QuantizedLinears &quantized;
   /// [out, in] of every linear, by HF module name.
   std::map<std::string, std::vector<int64_t>, std::less<>> linearShapes;
+  /// Globals by symbol, and the function they are created before.
+  llvm::StringMap<GlobalOp> globals;
+  Operation *firstFunction = nullptr;
   OpBuilder b;
   Location loc;
   Type f32;
   int64_t S;
-  std::string checkpointDir;
   // Signature types shared by @forward, @prefill and @decode.
   RankedTensorType cacheType, tokensType, logitsType;
   // Values of the function being built.
@@ -562,6 +579,7 @@ func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
       b, loc, "forward",
       b.getFunctionType({tokensType, b.getIndexType(), cacheType, cacheType},
                         {logitsType, cacheType, cacheType}));
+  firstFunction = fn; // globals go before it
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   tokens = entry->getArgument(0);
@@ -591,7 +609,7 @@ func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
     h = add(h, m);
   }
   h = rmsNorm(h, "model.norm.weight");
-  Value logits = linear(h, headName(), false);
+  Value logits = linear(h, "lm_head", false);
   func::ReturnOp::create(b, loc, ValueRange{logits, kCache, vCache});
   return fn;
 }
@@ -630,7 +648,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
       expected.push_back({p + "mlp.down_proj.bias", {H}});
   }
   // Linears: their weights are float tensors or quantized parts.
-  linearShapes[headName()] = {cfg.vocabSize, H};
+  linearShapes["lm_head"] = {cfg.vocabSize, H};
   for (const auto &[name, shape] : expected) {
     llvm::StringRef module(name);
     if (module.consume_back(".weight") && shape.size() == 2 &&
@@ -648,8 +666,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
   }
   for (const auto &[name, shape] : expected) {
     llvm::StringRef module(name);
-    if (module.consume_back(".weight") && quantized.count(module.str()) &&
-        module != "model.embed_tokens")
+    if (module.consume_back(".weight") && quantized.count(module.str()))
       continue;
     if (llvm::Error e = expectTensor(name, shape))
       return std::move(e);
@@ -658,8 +675,6 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr("hfq.model_type", b.getStringAttr(cfg.modelType));
   (*module)->setAttr("hfq.max_context", b.getI64IntegerAttr(S));
-  if (!checkpointDir.empty())
-    (*module)->setAttr("hfq.checkpoint", b.getStringAttr(checkpointDir));
   buildForward(*module);
 
   // Entry points.
@@ -721,7 +736,6 @@ mlir::hfq::importLlama(MLIRContext &ctx, const io::ModelConfig &config,
                   tensor::TensorDialect>();
   static const QuantizedLinears none;
   LlamaBuilder builder(ctx, config, checkpoint, maxContext,
-                       options.checkpointDir,
                        options.quantized ? *options.quantized : none);
   return builder.build();
 }

@@ -1,7 +1,9 @@
 //===- QuantizedModel.cpp - quantized model directories --------*- C++ -*-===//
 
 #include "hfq/Import/QuantizedModel.h"
+#include "hfq/Dialect/HFQ/IR/HFQWeights.h"
 #include "hfq/IO/Safetensors.h"
+#include "hfq/Import/LlamaImporter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/AsmState.h"
@@ -184,52 +186,90 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       tensors.push_back(std::move(t));
   };
 
-  // Quantized linears.
-  llvm::Error error = llvm::Error::success();
-  module.walk([&](LinearOp op) -> WalkResult {
-    auto qtype = dyn_cast<QTensorType>(op.getWeight().getType());
-    if (!qtype)
-      return WalkResult::advance();
-    auto name = dyn_cast<NameLoc>(op.getLoc());
-    auto assemble = op.getWeight().getDefiningOp<AssembleOp>();
-    if (!name || !assemble) {
-      error = fail("a quantized linear must carry its HF name (NameLoc) and "
-                   "take its weight from hfq.assemble");
-      return WalkResult::interrupt();
+  // Every global of the module is a tensor of the output: external ones
+  // copied from the source checkpoint (deduplicated by key, so a tied head
+  // stays tied), inline ones (quantized parts, rewritten floats) written
+  // under the global's name.
+  llvm::DenseMap<Operation *, SmallVector<LinearOp>> readers;
+  module.walk([&](LinearOp op) {
+    if (GlobalOp g = getWeightGlobal(op.getWeight()))
+      readers[g].push_back(op);
+  });
+  for (GlobalOp global : module.getOps<GlobalOp>()) {
+    std::string name = global.getSymName().str();
+    auto qtype = dyn_cast<QTensorType>(global.getType());
+    SmallVector<std::string> suffixes;
+    SmallVector<RankedTensorType> types;
+    if (qtype) {
+      types = qtype.getEncoding().getPartTypes(qtype.getShape(),
+                                               qtype.getElementType());
+      for (StringRef part : qtype.getEncoding().getPartNames())
+        suffixes.push_back(("." + part).str());
+    } else {
+      types.push_back(cast<RankedTensorType>(global.getType()));
+      suffixes.push_back("");
     }
-    std::string module = name.getName().str();
-    auto encoding = qtype.getEncoding();
-    auto partNames = encoding.getPartNames();
-    int64_t numel = qtype.getNumElements();
-    if (modules.contains(module))
-      return WalkResult::advance(); // a weight shared by several linears
     uint64_t bytes = 0;
-    for (auto [value, partName] : llvm::zip(assemble.getParts(), partNames)) {
-      auto constant = value.getDefiningOp<arith::ConstantOp>();
-      auto type = cast<RankedTensorType>(value.getType());
-      std::optional<io::DType> dtype = dtypeOf(type.getElementType());
-      if (!constant || !dtype) {
-        error = fail(module + ": part '" + partName +
-                     "' must be a constant of i8, i32, i64, f16 or f32");
-        return WalkResult::interrupt();
+    if (ParameterAttr param = global.getParameter()) {
+      if (param.getScope().getValue() != kModelScope)
+        return fail("@" + name + " reads parameter scope '" +
+                    param.getScope().getValue() + "'; only '" + kModelScope +
+                    "' (the source checkpoint) can be written");
+      for (const std::string &suffix : suffixes) {
+        std::string key = param.getKey().str() + suffix;
+        const io::Checkpoint::Entry *e = source.find(key);
+        if (!e)
+          return fail("no checkpoint tensor '" + key + "' in " + sourceDir);
+        llvm::ArrayRef<uint8_t> data = e->file->bytes(*e->info);
+        bytes += data.size();
+        add({key, e->info->dtype, e->info->shape,
+             std::vector<uint8_t>(data.begin(), data.end())});
       }
-      auto data = bytesOf(constant.getValue());
-      if (!data) {
-        error = data.takeError();
-        return WalkResult::interrupt();
+    } else {
+      auto inlineParts = dyn_cast<ArrayAttr>(global.getValue());
+      for (auto [i, type] : llvm::enumerate(types)) {
+        Attribute value = inlineParts ? inlineParts[i] : global.getValue();
+        std::optional<io::DType> dtype = dtypeOf(type.getElementType());
+        if (!dtype)
+          return fail("@" + name + suffixes[i] +
+                      ": only i8, i32, i64, f16 and f32 tensors can be "
+                      "written");
+        auto data = bytesOf(value);
+        if (!data)
+          return fail("@" + name + suffixes[i] + ": " +
+                      llvm::toString(data.takeError()));
+        bytes += data->size();
+        if (!qtype && readers.count(global)) {
+          const float *values = reinterpret_cast<const float *>(data->data());
+          int64_t count = int64_t(data->size() / sizeof(float));
+          summary.denseLinears += 1;
+          summary.denseWeights += count;
+          summary.denseZeros += std::count(values, values + count, 0.0f);
+        }
+        add({name + suffixes[i], *dtype,
+             std::vector<int64_t>(type.getShape().begin(),
+                                  type.getShape().end()),
+             std::move(*data)});
       }
-      bytes += data->size();
-      add({module + ".weight." + partName.str(), *dtype,
-           std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
-           std::move(*data)});
     }
+    if (!qtype)
+      continue;
+
+    // A quantized linear: its entry in quantization_config.modules.
+    llvm::StringRef module(name);
+    if (!module.consume_back(".weight"))
+      return fail("quantized global @" + name +
+                  " is not named <module>.weight");
     std::string text;
     llvm::raw_string_ostream os(text);
-    Attribute(encoding).print(os);
+    Attribute(qtype.getEncoding()).print(os);
     json entry = {{"encoding", text}};
-    if (FloatAttr t = op.getOutlierThresholdAttr())
-      entry["outlier_threshold"] = t.getValueAsDouble();
-    modules[module] = entry;
+    for (LinearOp op : readers.lookup(global))
+      if (FloatAttr t = op.getOutlierThresholdAttr())
+        entry["outlier_threshold"] = t.getValueAsDouble();
+    modules[module.str()] = entry;
+    int64_t numel = qtype.getNumElements();
+    Attribute encoding = qtype.getEncoding();
     if (auto bitmask = dyn_cast<BitmaskEncodingAttr>(encoding)) {
       summary.sparseZeros += numel - bitmask.getKept();
     } else if (auto nm = dyn_cast<SparseEncodingAttr>(encoding)) {
@@ -238,81 +278,11 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       summary.linears += 1;
       summary.quantizedWeights += numel;
       summary.quantizedBytes += bytes;
-      return WalkResult::advance();
+      continue;
     }
     summary.sparseLinears += 1;
     summary.sparseWeights += numel;
     summary.sparseBytes += bytes;
-    return WalkResult::advance();
-  });
-  if (error)
-    return std::move(error);
-
-  // Float weights a pass rewrote in place (pruned, still dense): written
-  // under the linear's own weight name.
-  module.walk([&](LinearOp op) -> WalkResult {
-    auto type = dyn_cast<RankedTensorType>(op.getWeight().getType());
-    auto constant = op.getWeight().getDefiningOp<arith::ConstantOp>();
-    auto name = dyn_cast<NameLoc>(op.getLoc());
-    if (!type || !constant)
-      return WalkResult::advance();
-    std::optional<io::DType> dtype = dtypeOf(type.getElementType());
-    auto data = bytesOf(constant.getValue());
-    if (!name || !dtype || !type.getElementType().isF32() || !data) {
-      if (data)
-        error = fail("a rewritten float weight must be f32 on a linear that "
-                     "carries its HF name");
-      else
-        error = data.takeError();
-      return WalkResult::interrupt();
-    }
-    const float *values = reinterpret_cast<const float *>(data->data());
-    int64_t count = int64_t(data->size() / sizeof(float));
-    summary.denseLinears += 1;
-    summary.denseWeights += count;
-    summary.denseZeros += std::count(values, values + count, 0.0f);
-    add({name.getName().str() + ".weight", *dtype,
-         std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
-         std::move(*data)});
-    return WalkResult::advance();
-  });
-  if (error)
-    return std::move(error);
-
-  // Other float tensors a pass rewrote (AWQ's scaled norms and biases):
-  // constants naming the checkpoint tensor they replace.
-  module.walk([&](arith::ConstantOp op) -> WalkResult {
-    auto name = op->getAttrOfType<StringAttr>("hfq.tensor");
-    if (!name)
-      return WalkResult::advance();
-    auto type = dyn_cast<RankedTensorType>(op.getType());
-    auto data = bytesOf(op.getValue());
-    if (!data) {
-      error = data.takeError();
-      return WalkResult::interrupt();
-    }
-    if (!type || !type.getElementType().isF32()) {
-      error = fail("tensor '" + name.getValue() + "' must be an f32 constant");
-      return WalkResult::interrupt();
-    }
-    add({name.getValue().str(), io::DType::F32,
-         std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
-         std::move(*data)});
-    return WalkResult::advance();
-  });
-  if (error)
-    return std::move(error);
-
-  // Float tensors the model still reads.
-  std::set<std::string> floatNames;
-  module.walk([&](WeightOp op) { floatNames.insert(op.getName().str()); });
-  for (const std::string &name : floatNames) {
-    const io::Checkpoint::Entry *e = source.find(name);
-    if (!e)
-      return fail("no checkpoint tensor '" + name + "' in " + sourceDir);
-    llvm::ArrayRef<uint8_t> data = e->file->bytes(*e->info);
-    add({name, e->info->dtype, e->info->shape,
-         std::vector<uint8_t>(data.begin(), data.end())});
   }
 
   // config.json with the quantization section.

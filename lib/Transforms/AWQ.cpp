@@ -324,14 +324,16 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
         continue;
       LinearOp op = decoder->linears.lookup(p + n);
       const nx::DenseLinear &w = l[n];
-      replaceWithFloatConstant(op.getWeight(), w.weight, p + n + ".weight");
-      if (Value bias = op.getBias(); bias && rowsScaled.contains(n))
-        replaceWithFloatConstant(bias, w.bias, p + n + ".bias",
-                                 p + n + ".bias");
+      if (llvm::Error e = decoder->replaceTensor(p + n + ".weight", w.weight))
+        return fail(llvm::toString(std::move(e)));
+      if (op.getBias() && rowsScaled.contains(n))
+        if (llvm::Error e = decoder->replaceTensor(p + n + ".bias", w.bias))
+          return fail(llvm::toString(std::move(e)));
     }
     for (int i = 0; i < 2; ++i)
       if (modified.contains(normNames[i]))
-        decoder->replaceTensor(normNames[i], norms[i]);
+        if (llvm::Error e = decoder->replaceTensor(normNames[i], norms[i]))
+          return fail(llvm::toString(std::move(e)));
     if (report)
       llvm::errs() << formatv(
           "awq {0}:{1}; {2:F1} s\n", p.substr(0, p.size() - 1), log,

@@ -12,12 +12,15 @@ using namespace mlir::hfq::detail;
 
 llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
                                                 llvm::StringRef pass) {
-  auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+  auto *dialect = module.getContext()->getLoadedDialect<HFQDialect>();
+  std::optional<llvm::StringRef> dir =
+      dialect ? dialect->lookupParameterScope("model") : std::nullopt;
   if (!dir)
     return llvm::createStringError(
-        pass + " needs the model's config: the module has no hfq.checkpoint "
-               "directory (import it with hfq import)");
-  auto cfg = io::ModelConfig::load(dir.getValue());
+        pass + " needs the model's config: parameter scope 'model' is not "
+               "bound to a checkpoint directory (hfq-opt "
+               "--hfq-param-scope=model=DIR)");
+  auto cfg = io::ModelConfig::load(*dir);
   if (!cfg)
     return cfg.takeError();
   DecoderLayers d;
@@ -29,18 +32,9 @@ llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
     d.attention.invFreq.push_back(float(f));
   d.attention.slidingWindow = d.config.slidingWindow;
 
-  module.walk([&](Operation *op) {
-    if (auto l = dyn_cast<LinearOp>(op)) {
-      d.linears[linearName(l)] = l;
-    } else if (auto w = dyn_cast<WeightOp>(op)) {
-      Value v = w.getResult();
-      if (v.hasOneUse() && isFloatWidening(*v.user_begin()))
-        v = v.user_begin()->getResult(0);
-      d.tensors[w.getName()] = v;
-    } else if (auto name = op->getAttrOfType<StringAttr>("hfq.tensor")) {
-      d.tensors[name.getValue()] = op->getResult(0);
-    }
-  });
+  module.walk([&](LinearOp l) { d.linears[linearName(l)] = l; });
+  for (GlobalOp g : module.getOps<GlobalOp>())
+    d.tensors[g.getSymName()] = g;
   return d;
 }
 
@@ -71,7 +65,7 @@ DecoderLayers::linear(FloatReader &reader, llvm::StringRef name) const {
 
 llvm::Expected<std::vector<float>>
 DecoderLayers::tensor(FloatReader &reader, llvm::StringRef name) const {
-  Value t = tensors.lookup(name);
+  GlobalOp t = tensors.lookup(name);
   if (!t)
     return llvm::createStringError("no tensor '" + name + "' in the module");
   auto values = reader.read(t);
@@ -81,10 +75,13 @@ DecoderLayers::tensor(FloatReader &reader, llvm::StringRef name) const {
   return values;
 }
 
-void DecoderLayers::replaceTensor(llvm::StringRef name,
-                                  llvm::ArrayRef<float> values) {
-  tensors[name] =
-      replaceWithFloatConstant(tensors.lookup(name), values, name, name);
+llvm::Error DecoderLayers::replaceTensor(llvm::StringRef name,
+                                         llvm::ArrayRef<float> values) {
+  GlobalOp t = tensors.lookup(name);
+  if (!t)
+    return llvm::createStringError("no tensor '" + name + "' in the module");
+  setGlobalFloats(t, values);
+  return llvm::Error::success();
 }
 
 namespace {

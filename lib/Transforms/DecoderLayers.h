@@ -2,10 +2,10 @@
 //
 // What the passes that evaluate decoder layers outside the compiled model
 // share (AWQ, true-sequential GPTQ, coupled head pruning): the model config
-// of the module's hfq.checkpoint, its linears by HF name, its float tensors
-// by checkpoint name (norm weights, the embedding table; through the
-// importer's f16/bf16 widening), and the calibration sample lengths of a
-// statistics file. Internal to lib/Transforms.
+// (config.json of the checkpoint bound to the parameter scope "model"), its
+// linears by HF name, its float tensor globals by name (norm weights, the
+// embedding table), and the calibration sample lengths of a statistics
+// file. Internal to lib/Transforms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,23 +30,22 @@ struct DecoderLayers {
   io::ModelConfig config;
   numerics::AttentionShape attention;
   llvm::StringMap<LinearOp> linears;
-  /// Checkpoint tensor name -> the float value the model reads.
-  llvm::StringMap<Value> tensors;
+  /// Tensor name -> its global.
+  llvm::StringMap<GlobalOp> tensors;
 
-  /// Reads the config named by the module's hfq.checkpoint and indexes the
-  /// module; `pass` names the caller in errors.
+  /// Reads the config of the checkpoint bound to scope "model" and indexes
+  /// the module; `pass` names the caller in errors.
   static llvm::Expected<DecoderLayers> of(ModuleOp module,
                                           llvm::StringRef pass);
 
   /// The float weight (and bias) of linear `name`.
   llvm::Expected<numerics::DenseLinear> linear(FloatReader &reader,
                                                llvm::StringRef name) const;
-  /// The float tensor of checkpoint name `name`.
+  /// The float tensor `name`.
   llvm::Expected<std::vector<float>> tensor(FloatReader &reader,
                                             llvm::StringRef name) const;
-  /// Makes the module read `values` for tensor `name` (see
-  /// replaceWithFloatConstant).
-  void replaceTensor(llvm::StringRef name, llvm::ArrayRef<float> values);
+  /// Makes the module read `values` for tensor `name` (setGlobalFloats).
+  llvm::Error replaceTensor(llvm::StringRef name, llvm::ArrayRef<float> values);
 };
 
 /// calibration.sequence_lengths of a statistics file (all positive).

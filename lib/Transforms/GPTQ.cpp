@@ -220,16 +220,15 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
                 .count());
     }
 
-    // The output head (lm_head, or the tied embedding), when selected.
-    for (const char *name : {"lm_head", "model.embed_tokens"}) {
-      if (!decoder->linears.count(name) || !selection.selected(name))
-        continue;
-      auto head = decoder->linear(reader, name);
+    // The output head (tied or not, its weight is @lm_head.weight), when
+    // selected.
+    if (decoder->linears.count("lm_head") && selection.selected("lm_head")) {
+      auto head = decoder->linear(reader, "lm_head");
       auto norm = decoder->tensor(reader, "model.norm.weight");
       if (!head || !norm)
         return llvm::joinErrors(head.takeError(), norm.takeError());
       nx::rmsNorm(h, n, *norm, cfg.rmsNormEps);
-      if (auto e = quantizeGroup({{name, &*head}}, h))
+      if (auto e = quantizeGroup({{"lm_head", &*head}}, h))
         return e;
     }
     return out;

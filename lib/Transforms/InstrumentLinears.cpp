@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "hfq/Dialect/HFQ/IR/HFQWeights.h"
 #include "hfq/Transforms/Passes.h"
 
 #include "llvm/ADT/MapVector.h"
@@ -24,13 +25,6 @@ std::string mlir::hfq::calibrationRecorderName(int64_t features) {
 
 namespace {
 
-/// The HF module name a linear carries in its location, if any.
-std::string linearName(LinearOp op) {
-  if (auto name = dyn_cast<NameLoc>(op.getLoc()))
-    return name.getName().str();
-  return "";
-}
-
 struct InstrumentLinearsPass
     : mlir::hfq::impl::InstrumentLinearsBase<InstrumentLinearsPass> {
   void runOnOperation() override {
@@ -47,9 +41,10 @@ struct InstrumentLinearsPass
                          << op.getInput().getType();
         return WalkResult::interrupt();
       }
-      if (linearName(op).empty()) {
-        op.emitOpError() << "calibration needs linears located by name "
-                            "(loc(\"model.layers.N.....\")), as hfq import "
+      if (getLinearName(op).empty()) {
+        op.emitOpError() << "calibration needs linears whose weight is a "
+                            "global named NAME.weight (hfq.load "
+                            "@model.layers.N.....weight), as hfq import "
                             "emits them";
         return WalkResult::interrupt();
       }
@@ -95,7 +90,7 @@ struct InstrumentLinearsPass
       func::CallOp::create(b, loc, recorder, ValueRange{id, buffer});
       SmallVector<Attribute> names;
       for (LinearOp op : linears)
-        names.push_back(b.getStringAttr(linearName(op)));
+        names.push_back(b.getStringAttr(getLinearName(op)));
       groups.push_back(b.getArrayAttr(names));
     }
     module->setAttr("hfq.calibration_inputs", b.getArrayAttr(groups));

@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
@@ -19,47 +21,7 @@ using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 namespace nx = mlir::hfq::numerics;
 
-/// Where a linear's float weight comes from: a constant in the IR (dense,
-/// or an f32 dense_resource an earlier pass produced), or the checkpoint
-/// tensor `checkpointName`.
-struct mlir::hfq::detail::WeightSource {
-  ElementsAttr constant;
-  std::string checkpointName;
-};
-
-bool mlir::hfq::detail::isFloatWidening(Operation *op) {
-  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
-  if (!generic || generic.getNumDpsInputs() != 1)
-    return false;
-  Block &body = generic.getRegion().front();
-  return body.getOperations().size() == 2 && isa<arith::ExtFOp>(body.front());
-}
-
 namespace {
-
-/// Looks through the importer's f16/bf16 widening to the constant or
-/// hfq.weight behind `w`.
-std::optional<WeightSource> traceWeight(Value w) {
-  Operation *def = w.getDefiningOp();
-  if (isa_and_nonnull<linalg::GenericOp>(def)) {
-    if (!isFloatWidening(def))
-      return std::nullopt;
-    def = cast<linalg::GenericOp>(def).getDpsInputOperand(0)->get().getDefiningOp();
-    if (!isa_and_nonnull<WeightOp>(def))
-      return std::nullopt;
-  }
-  if (auto weight = dyn_cast_or_null<WeightOp>(def))
-    return WeightSource{{}, weight.getName().str()};
-  if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def)) {
-    if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
-      if (isa<FloatType>(dense.getElementType()))
-        return WeightSource{dense, ""};
-    if (auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-      if (blob.getElementType().isF32() && blob.getRawHandle().getBlob())
-        return WeightSource{blob, ""};
-  }
-  return std::nullopt;
-}
 
 std::vector<float> floatsOf(ElementsAttr elements) {
   if (auto blob = dyn_cast<DenseResourceElementsAttr>(elements)) {
@@ -79,17 +41,20 @@ std::vector<float> floatsOf(ElementsAttr elements) {
   return out;
 }
 
+/// Whether `elements` holds floats floatsOf can read: dense floats, or an
+/// f32 dense_resource with its data.
+bool readableFloats(Attribute elements) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(elements))
+    return isa<FloatType>(dense.getElementType());
+  if (auto blob = dyn_cast<DenseResourceElementsAttr>(elements))
+    return blob.getElementType().isF32() && blob.getRawHandle().getBlob();
+  return false;
+}
 
-Value partConstant(OpBuilder &b, Location loc, const Part &part, bool resource,
-                   llvm::StringRef blobName) {
-  ElementsAttr value;
-  if (resource)
-    value = DenseResourceElementsAttr::get(
-        part.type, blobName,
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(part.bytes, 64));
-  else
-    value = DenseElementsAttr::getFromRawBuffer(part.type, part.bytes);
-  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+ElementsAttr resourceOf(RankedTensorType type, llvm::StringRef blobName,
+                        llvm::ArrayRef<char> bytes) {
+  return DenseResourceElementsAttr::get(
+      type, blobName, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
 }
 
 } // namespace
@@ -97,35 +62,81 @@ Value partConstant(OpBuilder &b, Location loc, const Part &part, bool resource,
 FloatReader::FloatReader(ModuleOp module) : module(module) {}
 FloatReader::~FloatReader() = default;
 
-llvm::Expected<std::vector<float>>
-FloatReader::read(const WeightSource &src) {
-  if (src.constant)
-    return floatsOf(src.constant);
+llvm::Expected<std::vector<float>> FloatReader::read(GlobalOp global) {
+  if (isa<QTensorType>(global.getType()))
+    return llvm::createStringError("@" + global.getSymName() +
+                                   " is already quantized");
+  ParameterAttr param = global.getParameter();
+  if (!param) {
+    if (!readableFloats(global.getValue()))
+      return llvm::createStringError("@" + global.getSymName() +
+                                     ": inline value has no float data");
+    return floatsOf(cast<ElementsAttr>(global.getValue()));
+  }
+  llvm::StringRef scope = param.getScope().getValue();
+  std::unique_ptr<io::Checkpoint> &checkpoint = checkpoints[scope];
   if (!checkpoint) {
-    auto dir = module->getAttrOfType<StringAttr>("hfq.checkpoint");
+    auto *dialect = module.getContext()->getLoadedDialect<HFQDialect>();
+    std::optional<llvm::StringRef> dir =
+        dialect ? dialect->lookupParameterScope(scope) : std::nullopt;
     if (!dir)
       return llvm::createStringError(
-          "weight '" + src.checkpointName +
-          "' is a checkpoint tensor, but the module has no hfq.checkpoint "
-          "directory");
-    auto opened = io::Checkpoint::open(dir.getValue());
+          "@" + global.getSymName() + " is tensor '" + param.getKey().str() +
+          "' of parameter scope '" + scope.str() +
+          "', which is not bound to a checkpoint directory (hfq-opt "
+          "--hfq-param-scope=" +
+          scope.str() + "=DIR)");
+    auto opened = io::Checkpoint::open(*dir);
     if (!opened)
       return opened.takeError();
     checkpoint = std::make_unique<io::Checkpoint>(std::move(*opened));
   }
-  const io::Checkpoint::Entry *e = checkpoint->find(src.checkpointName);
+  const io::Checkpoint::Entry *e = checkpoint->find(param.getKey().getValue());
   if (!e)
     return llvm::createStringError("no checkpoint tensor '" +
-                                   src.checkpointName + "'");
+                                   param.getKey().getValue() + "'");
   return e->file->readFloat32(*e->info);
 }
 
 llvm::Expected<std::vector<float>> FloatReader::read(Value value) {
-  std::optional<WeightSource> src = traceWeight(value);
-  if (!src)
-    return llvm::createStringError(
-        "tensor is neither a constant nor a checkpoint tensor");
-  return read(*src);
+  if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    if (readableFloats(constant.getValue()))
+      return floatsOf(cast<ElementsAttr>(constant.getValue()));
+  if (GlobalOp global = getWeightGlobal(value))
+    return read(global);
+  return llvm::createStringError(
+      "tensor is neither a float constant nor an hfq.global");
+}
+
+void mlir::hfq::detail::setGlobalValue(GlobalOp global, Type type,
+                                       Attribute value) {
+  global.setType(type);
+  global.setValueAttr(value);
+  auto uses = SymbolTable::getSymbolUses(
+      global, global->getParentWithTrait<OpTrait::SymbolTable>());
+  if (!uses)
+    return;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto load = dyn_cast<LoadOp>(use.getUser());
+    if (!load)
+      continue;
+    Value result = load.getResult();
+    result.setType(type);
+    for (Operation *user : llvm::make_early_inc_range(result.getUsers()))
+      if (isFloatWidening(user)) {
+        user->getResult(0).replaceAllUsesWith(result);
+        user->erase();
+      }
+  }
+}
+
+void mlir::hfq::detail::setGlobalFloats(GlobalOp global,
+                                        llvm::ArrayRef<float> values) {
+  auto old = cast<RankedTensorType>(global.getType());
+  auto type = RankedTensorType::get(old.getShape(),
+                                    Float32Type::get(global.getContext()));
+  std::vector<char> bytes = bytesOf<float>(values);
+  setGlobalValue(global, type, resourceOf(type, global.getSymName(), bytes));
 }
 
 llvm::Expected<std::vector<char>>
@@ -182,42 +193,6 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
     out.parts.push_back({types.back(), bytesOf<int32_t>(gIdx)});
   out.dequantized = std::move(deq);
   return out;
-}
-
-
-namespace {
-/// Erases `def` and the pure producers behind it that became unused.
-void eraseDeadChain(Operation *def) {
-  while (def && def->use_empty() && isPure(def)) {
-    Operation *next = nullptr;
-    if (auto generic = dyn_cast<linalg::GenericOp>(def))
-      next = generic.getDpsInputOperand(0)->get().getDefiningOp();
-    def->erase();
-    def = next;
-  }
-}
-} // namespace
-
-Value mlir::hfq::detail::replaceWithFloatConstant(Value old,
-                                                  llvm::ArrayRef<float> values,
-                                                  llvm::StringRef blobName,
-                                                  llvm::StringRef tensorName) {
-  auto oldType = cast<RankedTensorType>(old.getType());
-  auto type = RankedTensorType::get(oldType.getShape(),
-                                    Float32Type::get(old.getContext()));
-  OpBuilder b(old.getContext());
-  if (Operation *def = old.getDefiningOp())
-    b.setInsertionPointAfter(def);
-  else
-    b.setInsertionPointToStart(cast<BlockArgument>(old).getOwner());
-  Part part{type, bytesOf<float>(values)};
-  Value constant = partConstant(b, old.getLoc(), part, true, blobName);
-  if (!tensorName.empty())
-    constant.getDefiningOp()->setAttr("hfq.tensor",
-                                      b.getStringAttr(tensorName));
-  old.replaceAllUsesWith(constant);
-  eraseDeadChain(old.getDefiningOp());
-  return constant;
 }
 
 llvm::Expected<std::vector<double>>
@@ -279,12 +254,6 @@ bool LinearSelection::selected(llvm::StringRef name) const {
   return !name.contains("embed_tokens") && !name.contains("lm_head");
 }
 
-std::string mlir::hfq::detail::linearName(LinearOp op) {
-  if (auto name = dyn_cast<NameLoc>(op.getLoc()))
-    return name.getName().str();
-  return "";
-}
-
 LogicalResult mlir::hfq::detail::rewriteLinearWeights(
     ModuleOp module, const LinearSelection &selection, llvm::StringRef method,
     bool report, QuantizeWeightFn quantize, llvm::StringRef verb) {
@@ -296,56 +265,87 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
   });
 
   FloatReader reader(module);
-  // One quantization per distinct weight value (shared weights once).
-  llvm::DenseMap<Value, Value> done;
+  // One quantization per global (a weight shared by several linears once).
+  llvm::DenseSet<Operation *> done;
   for (LinearOp op : linears) {
     std::string name = linearName(op);
-    Value weight = op.getWeight();
-    if (Value q = done.lookup(weight)) {
-      op.getWeightMutable().assign(q);
+    GlobalOp global = getWeightGlobal(op.getWeight());
+    if (!global) {
+      op.emitWarning() << "weight is not an hfq.global; left in float";
       continue;
     }
-    auto type = cast<RankedTensorType>(weight.getType());
-    if (!type.getElementType().isF32() || !type.hasStaticShape())
-      return op.emitError() << "quantization needs a static f32 weight, got "
-                            << type;
-    std::optional<WeightSource> src = traceWeight(weight);
-    if (!src) {
-      op.emitWarning() << "weight is neither a constant nor a checkpoint "
-                          "tensor; left in float";
+    if (!done.insert(global).second)
+      continue;
+    // Messages name the linear: the location may be anything.
+    auto emitError = [&]() { return op.emitError() << name << ": "; };
+    auto type = cast<RankedTensorType>(op.getWeight().getType());
+    if (!type.getElementType().isF32() || !type.hasStaticShape() ||
+        type.getRank() != 2)
+      return emitError() << "quantization needs a static 2-D f32 weight, "
+                            "got "
+                         << type;
+    // Every reader of the global must be a linear: the global changes type.
+    SmallVector<LinearOp> readers;
+    bool onlyLinears = true;
+    if (auto uses = SymbolTable::getSymbolUses(global, module))
+      for (const SymbolTable::SymbolUse &use : *uses) {
+        auto load = dyn_cast<LoadOp>(use.getUser());
+        if (!load) {
+          onlyLinears = false;
+          continue;
+        }
+        for (Operation *user : load->getUsers()) {
+          Operation *reader = user;
+          if (isFloatWidening(user) && user->getResult(0).hasOneUse())
+            reader = *user->getResult(0).user_begin();
+          auto linear = dyn_cast<LinearOp>(reader);
+          if (linear && getWeightLoad(linear.getWeight()) == load)
+            readers.push_back(linear);
+          else
+            onlyLinears = false;
+        }
+      }
+    if (!onlyLinears) {
+      op.emitWarning() << name << ": @" << global.getSymName()
+                       << " is also read by other ops than linears; left in "
+                          "float";
       continue;
     }
     auto start = std::chrono::steady_clock::now();
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-    auto values = reader.read(*src);
+    auto values = reader.read(global);
     if (!values)
-      return op.emitError() << llvm::toString(values.takeError());
+      return emitError() << llvm::toString(values.takeError());
     auto q = quantize(op, *values, rows, cols);
     if (!q)
-      return op.emitError() << llvm::toString(q.takeError());
+      return emitError() << llvm::toString(q.takeError());
 
-    OpBuilder b(op);
-    std::string base =
-        src->checkpointName.empty() ? name + ".weight" : src->checkpointName;
-    bool resource = !src->constant || isa<DenseResourceElementsAttr>(src->constant);
-    Value replacement;
+    std::string base = global.getSymName().str();
+    // Small inline weights (tests, examples) stay readable dense
+    // attributes; checkpoint-sized data becomes dense_resource blobs.
+    bool resource = !isa<DenseElementsAttr>(global.getValue());
+    auto partValue = [&](const Part &part, llvm::StringRef blobName) {
+      return resource ? resourceOf(part.type, blobName, part.bytes)
+                      : ElementsAttr(DenseElementsAttr::getFromRawBuffer(
+                            part.type, part.bytes));
+    };
     if (!q->encoding) {
-      replacement = partConstant(b, op.getLoc(), q->parts.front(), resource, base);
+      const Part &part = q->parts.front();
+      setGlobalValue(global, part.type, partValue(part, base));
     } else {
       auto encoding = cast<EncodingAttrInterface>(q->encoding);
       auto qtype =
           QTensorType::get(module.getContext(), type.getShape(),
                            cast<FloatType>(type.getElementType()), encoding);
-      SmallVector<Value> parts;
+      SmallVector<Attribute> parts;
       for (auto [part, partName] : llvm::zip(q->parts, encoding.getPartNames()))
-        parts.push_back(partConstant(b, op.getLoc(), part, resource,
-                                     base + "." + partName.str()));
-      replacement = AssembleOp::create(b, op.getLoc(), qtype, parts);
+        parts.push_back(partValue(part, base + "." + partName.str()));
+      setGlobalValue(global, qtype, ArrayAttr::get(module.getContext(), parts));
     }
-    op.getWeightMutable().assign(replacement);
     if (q->outlierThreshold)
-      op.setOutlierThresholdAttr(b.getF64FloatAttr(*q->outlierThreshold));
-    done[weight] = replacement;
+      for (LinearOp linear : readers)
+        linear.setOutlierThresholdAttr(FloatAttr::get(
+            Float64Type::get(module.getContext()), *q->outlierThreshold));
 
     if (report) {
       double err = 0, ref = 0;
@@ -363,9 +363,5 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
           ref > 0 ? std::sqrt(err / ref) : std::sqrt(err), seconds, verb);
     }
   }
-  // The float originals (and the widening generics in front of them) are
-  // dead now.
-  for (auto &entry : done)
-    eraseDeadChain(entry.first.getDefiningOp());
   return success();
 }

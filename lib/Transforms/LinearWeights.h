@@ -1,11 +1,11 @@
 //===- LinearWeights.h - rewriting linear weights into parts ----*- C++ -*-===//
 //
-// What every weight-quantization pass shares: finding the float weight of a
-// selected hfq.linear (a constant, or a checkpoint tensor named by
-// hfq.weight), reading it, and replacing it with an hfq.assemble of the
-// quantized parts (dense constants, or dense_resource blobs for checkpoint
-// weights so the IR stays small to print), then dropping the dead floats.
-// Internal to lib/Transforms.
+// What every weight-quantization pass shares: finding the hfq.global behind
+// a selected hfq.linear's weight, reading its float data (inline, or the
+// checkpoint tensor of its #hfq.param through the scope bound on the
+// dialect), and changing the global in place into the quantized tensor
+// (type !hfq.qtensor, value its parts as dense_resource blobs, so the IR
+// stays small to print). Internal to lib/Transforms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +13,7 @@
 #define HFQ_LIB_TRANSFORMS_LINEARWEIGHTS_H
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "hfq/Dialect/HFQ/IR/HFQWeights.h"
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/Safetensors.h"
 #include "hfq/Numerics/Affine.h"
@@ -75,7 +76,7 @@ affineParts(AffineEncodingAttr enc, const numerics::AffineQuantized &q,
             llvm::ArrayRef<int32_t> gIdx = {},
             std::vector<float> dequantized = {});
 
-/// Which linears a pass touches, by HF name (NameLoc): those matching an
+/// Which linears a pass touches, by HF name (getLinearName): those matching an
 /// include regex (all when there is none) and no exclude regex; names with
 /// embed_tokens or lm_head only when an include pattern matches them.
 class LinearSelection {
@@ -88,20 +89,17 @@ private:
   std::vector<std::shared_ptr<llvm::Regex>> includes, excludes;
 };
 
-/// Whether `op` is the importer's f16/bf16 -> f32 widening of one tensor (a
-/// linalg.generic whose body is a single arith.extf).
-bool isFloatWidening(Operation *op);
-
-/// The HF name a linear carries in its location ("" when none).
-std::string linearName(LinearOp op);
+/// The HF name of a linear (getLinearName).
+inline std::string linearName(LinearOp op) { return getLinearName(op); }
 
 /// Quantizes one weight: `values` is the [rows, cols] float weight.
 using QuantizeWeightFn = llvm::function_ref<llvm::Expected<Quantized>(
     LinearOp op, llvm::ArrayRef<float> values, int64_t rows, int64_t cols)>;
 
-/// Runs `quantize` on every selected linear with a float weight and rewrites
-/// it; with `report`, one line per linear on stderr ("<verb> NAME ..."). Errors are emitted on
-/// the linear; weights that are neither constants nor checkpoint tensors
+/// Runs `quantize` on the weight global of every selected linear with a
+/// float weight and rewrites the global; with `report`, one line per linear
+/// on stderr ("<verb> NAME ..."). Errors are emitted on the linear; weights
+/// that are not globals, or globals also read by other ops than linears,
 /// are left in float with a warning.
 LogicalResult rewriteLinearWeights(ModuleOp module,
                                    const LinearSelection &selection,
@@ -109,35 +107,36 @@ LogicalResult rewriteLinearWeights(ModuleOp module,
                                    QuantizeWeightFn quantize,
                                    llvm::StringRef verb = "quantized");
 
-struct WeightSource;
-
-/// Reads float tensors that are constants or checkpoint tensors (possibly
-/// widened from f16/bf16): weights, biases, norm weights. The module's
-/// checkpoint is opened once, on first need, so one reader should serve a
-/// whole pass.
+/// Reads float tensors as f32: globals (inline data, or the checkpoint
+/// tensor of their #hfq.param, possibly f16/bf16) and float constants. Each
+/// scope's checkpoint is opened once, on first need, so one reader should
+/// serve a whole pass.
 class FloatReader {
 public:
   explicit FloatReader(ModuleOp module);
   ~FloatReader();
+  llvm::Expected<std::vector<float>> read(GlobalOp global);
+  /// A float constant, or a value loaded from a global (through the
+  /// importer's widening).
   llvm::Expected<std::vector<float>> read(Value value);
   /// The float weight of `op` ([out, in] row-major).
   llvm::Expected<std::vector<float>> read(LinearOp op) {
     return read(op.getWeight());
   }
-  llvm::Expected<std::vector<float>> read(const WeightSource &source);
 
 private:
   ModuleOp module;
-  std::unique_ptr<io::Checkpoint> checkpoint;
+  llvm::StringMap<std::unique_ptr<io::Checkpoint>> checkpoints;
 };
 
-/// Replaces every use of the float tensor `old` by an f32 constant holding
-/// `values` (a dense_resource blob named `blobName`) and erases what became
-/// dead behind `old`. With `tensorName` the constant carries
-/// `hfq.tensor = tensorName`: the checkpoint tensor it stands for.
-Value replaceWithFloatConstant(Value old, llvm::ArrayRef<float> values,
-                               llvm::StringRef blobName,
-                               llvm::StringRef tensorName = "");
+/// Gives `global` the value `value` of type `type` (a float tensor or an
+/// !hfq.qtensor) and makes every hfq.load of it read the new type, dropping
+/// the f16/bf16 widenings behind them.
+void setGlobalValue(GlobalOp global, Type type, Attribute value);
+
+/// Makes `global` an f32 tensor holding `values` (a dense_resource blob
+/// named after the global).
+void setGlobalFloats(GlobalOp global, llvm::ArrayRef<float> values);
 
 /// H = 2 XᵀX / N of linear `name` from a statistics file written by
 /// hfq calibrate (NAME.xtx F64 [in, in], NAME.tokens I64 [1]); errors say

@@ -8,7 +8,7 @@
 // RUN: python3 %S/Inputs/make_stats.py %t.other.safetensors model.layers.1.mlp.up_proj 8
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.other.safetensors" 2>&1 | FileCheck %s --check-prefix=OTHER
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors true-sequential=true" 2>&1 | FileCheck %s --check-prefix=NOCONFIG
-// NOCONFIG: error: true-sequential GPTQ needs the model's config: the module has no hfq.checkpoint directory (import it with hfq import)
+// NOCONFIG: error: true-sequential GPTQ needs the model's config: parameter scope 'model' is not bound to a checkpoint directory (hfq-opt --hfq-param-scope=model=DIR)
 // RUN: python3 %S/Inputs/make_stats.py %t.wide.safetensors model.layers.0.mlp.up_proj 16
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.wide.safetensors" 2>&1 | FileCheck %s --check-prefix=SHAPE
 
@@ -20,8 +20,7 @@
 
 // With act-order the groups are formed in permuted column order: the g_idx
 // part says which group (0 or 1) each of the 8 input columns belongs to.
-// ACT: %[[GIDX:.*]] = arith.constant dense<[{{([01], ){7}[01]}}]> : tensor<8xi32>
-// ACT: #hfq.affine<bits = 3, granularity = group, group_size = 4, zero_point = integer, act_order = true>
+// ACT: #hfq.affine<bits = 3, granularity = group, group_size = 4, zero_point = integer, act_order = true>> = [{{.*}}, dense<[{{([01], ){7}[01]}}]> : tensor<8xi32>]
 
 // Static groups keep groups in column order: no g_idx.
 // STATIC-NOT: tensor<8xi32>
@@ -31,11 +30,12 @@
 
 // NOSTATS: error: hfq-gptq needs stats=<file> (from hfq calibrate)
 // MISSING: error: {{.*}}missing
-// OTHER: error: loc("model.layers.0.mlp.up_proj"): {{.*}}other.safetensors has no statistics for 'model.layers.0.mlp.up_proj' (was it calibrated on this model? see hfq calibrate)
-// SHAPE: error: loc("model.layers.0.mlp.up_proj"): {{.*}}: statistics of 'model.layers.0.mlp.up_proj' do not match the linear (8 inputs): expected model.layers.0.mlp.up_proj.xtx F64 [8, 8] and model.layers.0.mlp.up_proj.tokens I64 [1]
+// OTHER: error: model.layers.0.mlp.up_proj: {{.*}}other.safetensors has no statistics for 'model.layers.0.mlp.up_proj' (was it calibrated on this model? see hfq calibrate)
+// SHAPE: error: model.layers.0.mlp.up_proj: {{.*}}: statistics of 'model.layers.0.mlp.up_proj' do not match the linear (8 inputs): expected model.layers.0.mlp.up_proj.xtx F64 [8, 8] and model.layers.0.mlp.up_proj.tokens I64 [1]
 
+hfq.global @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32> = dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.1, 1.5], [0.3, -0.2, 0.9, -1.0, 0.0, 0.4, -0.6, 0.2]]> : tensor<2x8xf32>
 func.func @f(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
-  %w = arith.constant dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.1, 1.5], [0.3, -0.2, 0.9, -1.0, 0.0, 0.4, -0.6, 0.2]]> : tensor<2x8xf32>
-  %y = hfq.linear %x, %w : tensor<3x8xf32>, tensor<2x8xf32> -> tensor<3x2xf32> loc("model.layers.0.mlp.up_proj")
+  %w = hfq.load @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<3x8xf32>, tensor<2x8xf32> -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }

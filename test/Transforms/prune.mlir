@@ -17,21 +17,17 @@
 // 0.2] keep {2, 3} and {1, 2}. Indices are 2-bit codes, lsb first:
 // 0 | 1<<2 | 1<<4 | 3<<6 = 212 (-44); 2 | 3<<2 | 1<<4 | 2<<6 = 158 (-98).
 // NM: module attributes {hfq.pruning = {method = "magnitude", pattern = "2:4", sparsity = 5.000000e-01 : f64}}
-// NM: %[[IDX:.*]] = arith.constant dense<{{\[}}[-44], [-98]]> : tensor<2x1xi8>
-// NM: %[[VAL:.*]] = arith.constant dense<{{\[}}[1.000000e+00, -2.000000e+00, 3.000000e+00, 1.500000e+00], [0.899999976, -1.000000e+00, 4.000000e-01, -6.000000e-01]]> : tensor<2x4xf32>
-// NM: hfq.assemble %[[IDX]], %[[VAL]] : tensor<2x1xi8>, tensor<2x4xf32> -> !hfq.qtensor<2x8xf32, #hfq.sparse<n = 2, m = 4>>
+// NM: hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<2x8xf32, #hfq.sparse<n = 2, m = 4>> = [dense<{{\[}}[-44], [-98]]> : tensor<2x1xi8>, dense<{{\[}}[1.000000e+00, -2.000000e+00, 3.000000e+00, 1.500000e+00], [0.899999976, -1.000000e+00, 4.000000e-01, -6.000000e-01]]> : tensor<2x4xf32>]
+// NM: hfq.load @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<2x8xf32, #hfq.sparse<n = 2, m = 4>>
 
 // The 8 smallest magnitudes of 16 (0.25 and smaller, then 0.3, -0.2, 0.4,
 // 0.5), stored as a bitmask (lsb first): row 0 keeps columns 0, 1, 4, 5, 7
 // = 1 + 2 + 16 + 32 + 128 = 179 (-77), row 1 columns 2, 3, 6 = 4 + 8 + 64
 // = 76; the kept values row by row; row 1 starts at value 5.
-// HALF: %[[MASK:.*]] = arith.constant dense<{{\[}}[-77], [76]]> : tensor<2x1xi8>
-// HALF: %[[VAL:.*]] = arith.constant dense<[1.000000e+00, -2.000000e+00, -7.500000e-01, 3.000000e+00, 1.500000e+00, 0.899999976, -1.000000e+00, -6.000000e-01]> : tensor<8xf32>
-// HALF: %[[OFF:.*]] = arith.constant dense<[0, 5]> : tensor<2xi64>
-// HALF: hfq.assemble %[[MASK]], %[[VAL]], %[[OFF]] : tensor<2x1xi8>, tensor<8xf32>, tensor<2xi64> -> !hfq.qtensor<2x8xf32, #hfq.bitmask<kept = 8>>
+// HALF: hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<2x8xf32, #hfq.bitmask<kept = 8>> = [dense<{{\[}}[-77], [76]]> : tensor<2x1xi8>, dense<[1.000000e+00, -2.000000e+00, -7.500000e-01, 3.000000e+00, 1.500000e+00, 0.899999976, -1.000000e+00, -6.000000e-01]> : tensor<8xf32>, dense<[0, 5]> : tensor<2xi64>]
 
 // Row 1 has the smaller L2 norm: all of row 0 is kept, none of row 1.
-// ROWS: arith.constant dense<{{\[}}[-1], [0]]> : tensor<2x1xi8>
+// ROWS: dense<{{\[}}[-1], [0]]> : tensor<2x1xi8>
 // ROWS: dense<[1.000000e+00, -2.000000e+00, 5.000000e-01, 2.500000e-01, -7.500000e-01, 3.000000e+00, 1.000000e-01, 1.500000e+00]> : tensor<8xf32>
 // ROWS: dense<[0, 8]> : tensor<2xi64>
 
@@ -45,8 +41,9 @@
 // NOSTATS: error: sparsegpt needs stats=<file> (from hfq calibrate)
 // SPARSITY: error: sparsity 1.00 is outside [0, 1)
 
+hfq.global @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32> = dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.1, 1.5], [0.3, -0.2, 0.9, -1.0, 0.0, 0.4, -0.6, 0.2]]> : tensor<2x8xf32>
 func.func @f(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
-  %w = arith.constant dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.1, 1.5], [0.3, -0.2, 0.9, -1.0, 0.0, 0.4, -0.6, 0.2]]> : tensor<2x8xf32>
-  %y = hfq.linear %x, %w : tensor<3x8xf32>, tensor<2x8xf32> -> tensor<3x2xf32> loc("model.layers.0.mlp.up_proj")
+  %w = hfq.load @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<3x8xf32>, tensor<2x8xf32> -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }

@@ -8,22 +8,24 @@
 
 // METHOD: error: unknown method 'awq' (expected rtn, nf4, fp4, int8 or hqq)
 // BITS: error: bits = 9 is outside 2..8
-// GROUP: error: loc("model.layers.0.mlp.up_proj"): group size 3 does not divide the input dimension 8
+// GROUP: error: model.layers.0.mlp.up_proj: group size 3 does not divide the input dimension 8
 // BLOCK: error: block-size must be in 32..4096, got 16
 // REGEX: error: invalid pattern '('
 // HQQTENSOR: error: hqq quantizes per channel or per group, not per tensor
 
+hfq.global @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32> = dense<0.5> : tensor<2x8xf32>
 func.func @f(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
-  %w = arith.constant dense<0.5> : tensor<2x8xf32>
-  %y = hfq.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32> loc("model.layers.0.mlp.up_proj")
+  %w = hfq.load @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
 
 // -----
 
-// NAN: error: loc("model.layers.0.mlp.up_proj"): weight at row 1, column 2 is not finite (nan)
+// NAN: error: model.layers.1.mlp.up_proj: weight at row 1, column 2 is not finite (nan)
+hfq.global @model.layers.1.mlp.up_proj.weight : tensor<2x4xf32> = dense<[[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 0x7FC00000, 4.0]]> : tensor<2x4xf32>
 func.func @nan(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
-  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 0x7FC00000, 4.0]]> : tensor<2x4xf32>
-  %y = hfq.linear %x, %w : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x2xf32> loc("model.layers.0.mlp.up_proj")
+  %w = hfq.load @model.layers.1.mlp.up_proj.weight : tensor<2x4xf32>
+  %y = hfq.linear %x, %w : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }

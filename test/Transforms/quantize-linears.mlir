@@ -15,14 +15,15 @@
 // packed little-end first: 15 | 0 << 4 = 15, 12 | 11 << 4 = 188 (-68).
 
 // RTN: module attributes {hfq.quantization = {bits = 4 : i64, group_size = 4 : i64, method = "rtn", mse_clip = false, sym = false}}
+// The weight's global becomes the quantized tensor (same symbol), its value
+// the parts; the load reads the new type.
+// RTN: hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>> = [dense<{{\[}}[15, -68, -16, -109], [119, 119, 119, 119]]> : tensor<2x4xi8>, dense<{{\[}}[2.000000e-01, 2.500000e-01], [0.13333334, 0.13333334]]> : tensor<2x2xf32>, dense<{{\[}}[10, 3], [7, 7]]> : tensor<2x2xi32>]
+// RTN: hfq.global @lm_head.weight : tensor<3x8xf32> = dense<5.000000e-01> : tensor<3x8xf32>
 // RTN-LABEL: func.func @f
-// RTN-DAG: arith.constant dense<{{\[}}[15, -68, -16, -109], [119, 119, 119, 119]]> : tensor<2x4xi8>
-// RTN-DAG: arith.constant dense<{{\[}}[2.000000e-01, 2.500000e-01], [0.13333334, 0.13333334]]> : tensor<2x2xf32>
-// RTN-DAG: arith.constant dense<{{\[}}[10, 3], [7, 7]]> : tensor<2x2xi32>
-// RTN: hfq.assemble {{.*}} -> !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>>
-// RTN: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, !hfq.qtensor
-// RTN-NOT: tensor<2x8xf32> = arith.constant
-// RTN: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<3x8xf32>
+// RTN: %[[W:.*]] = hfq.load @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>>
+// RTN: hfq.linear %{{.*}}, %[[W]] : tensor<2x8xf32>, !hfq.qtensor
+// RTN: %[[H:.*]] = hfq.load @lm_head.weight : tensor<3x8xf32>
+// RTN: hfq.linear %{{.*}}, %[[H]] : tensor<2x8xf32>, tensor<3x8xf32>
 
 // SYM: tensor<2x3xi8>
 // SYM: dense<{{\[}}[0.857142865], [0.285714298]]> : tensor<2x1xf32>
@@ -47,17 +48,22 @@
 // HQQ0: tensor<1x8xf32>
 // HQQ0: #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 2, zero_point = float>
 
-// lm_head is quantized only because it is included by name; up_proj is excluded.
+// lm_head is quantized only because it is included by name (the name is its
+// weight's symbol); up_proj is excluded.
+// SELECT: hfq.global @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32>
+// SELECT: hfq.global @lm_head.weight : !hfq.qtensor<3x8xf32
 // SELECT: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<2x8xf32>
 // SELECT: hfq.linear %{{.*}}, %{{.*}} : tensor<2x8xf32>, !hfq.qtensor<3x8xf32
 
 // REPORT: quantized model.layers.0.mlp.up_proj [2x8] rtn: rel_rmse
 // REPORT-NOT: lm_head
 
+hfq.global @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32> = dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.0, 1.5], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<2x8xf32>
+hfq.global @lm_head.weight : tensor<3x8xf32> = dense<0.5> : tensor<3x8xf32>
 func.func @f(%x: tensor<2x8xf32>) -> (tensor<2x2xf32>, tensor<2x3xf32>) {
-  %w = arith.constant dense<[[1.0, -2.0, 0.5, 0.25, -0.75, 3.0, 0.0, 1.5], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<2x8xf32>
-  %y = hfq.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32> loc("model.layers.0.mlp.up_proj")
-  %h = arith.constant dense<0.5> : tensor<3x8xf32>
-  %z = hfq.linear %x, %h : tensor<2x8xf32>, tensor<3x8xf32> -> tensor<2x3xf32> loc("lm_head")
+  %w = hfq.load @model.layers.0.mlp.up_proj.weight : tensor<2x8xf32>
+  %y = hfq.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32>
+  %h = hfq.load @lm_head.weight : tensor<3x8xf32>
+  %z = hfq.linear %x, %h : tensor<2x8xf32>, tensor<3x8xf32> -> tensor<2x3xf32>
   return %y, %z : tensor<2x2xf32>, tensor<2x3xf32>
 }

@@ -18,6 +18,8 @@ struct CalibrateOptions {
   /// Also store every linear input (AWQ needs them; F32 [tokens, in]).
   bool keepInputs = false;
   bool quiet = false;
+  /// The checkpoint of an .mlir model (see ModelOptions::checkpointDir).
+  std::string checkpointDir;
 };
 
 /// Writes per-linear input statistics to options.outputPath (safetensors);

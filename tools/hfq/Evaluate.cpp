@@ -26,6 +26,12 @@ using llvm::formatv;
 
 namespace {
 
+ModelOptions modelOptions(llvm::StringRef checkpointDir) {
+  ModelOptions options;
+  options.checkpointDir = checkpointDir.str();
+  return options;
+}
+
 /// One window: the input tokens and the targets they predict.
 struct Window {
   std::vector<int64_t> inputs, targets;
@@ -104,9 +110,10 @@ private:
 } // namespace
 
 llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
+                                     llvm::StringRef checkpointDir,
                                      llvm::StringRef textPath, int64_t maxDocs,
                                      bool quiet, llvm::raw_ostream &os) {
-  auto model = LoadedModel::load(modelPath);
+  auto model = LoadedModel::load(modelPath, modelOptions(checkpointDir));
   if (!model)
     return model.takeError();
   auto docs = makeWindows(**model, textPath, maxDocs);
@@ -135,13 +142,15 @@ llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
 }
 
 llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
+                             llvm::StringRef checkpointDir,
                              llvm::StringRef referencePath,
                              llvm::StringRef textPath, int64_t maxDocs,
                              bool quiet, llvm::raw_ostream &os) {
-  auto model = LoadedModel::load(modelPath);
+  auto model = LoadedModel::load(modelPath, modelOptions(checkpointDir));
   if (!model)
     return model.takeError();
-  auto reference = LoadedModel::load(referencePath);
+  auto reference =
+      LoadedModel::load(referencePath, modelOptions(checkpointDir));
   if (!reference)
     return reference.takeError();
   const int64_t vocab = (*model)->config().vocabSize;

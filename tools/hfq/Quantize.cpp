@@ -43,11 +43,9 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
     return fail(modelDir + " is already quantized; " + tool +
                 " its float source");
 
-  ImportOptions importOptions;
-  llvm::SmallString<256> absolute(modelDir);
-  llvm::sys::fs::make_absolute(absolute);
-  importOptions.checkpointDir = absolute.str().str();
-  auto module = importLlama(ctx, *config, *ckpt, importOptions);
+  auto module = importLlama(ctx, *config, *ckpt, ImportOptions());
+  // The passes read the weights of scope "model" from the checkpoint.
+  ctx.getOrLoadDialect<HFQDialect>()->bindParameterScope(kModelScope, modelDir);
   if (!module)
     return module.takeError();
 
@@ -56,8 +54,6 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
     ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
       if (!messages.empty())
         messages += "\n";
-      if (auto name = dyn_cast<NameLoc>(d.getLocation()))
-        messages += name.getName().str() + ": ";
       messages += d.str();
       return success();
     });

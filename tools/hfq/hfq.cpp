@@ -153,6 +153,14 @@ cl::opt<int64_t> evalDocs("docs",
 cl::opt<std::string> klReference("reference", cl::Required,
                                  cl::desc("reference model dir"),
                                  cl::sub(klCmd), cl::cat(hfqCategory));
+cl::opt<std::string> checkpointDir(
+    "checkpoint",
+    cl::desc("for an .mlir MODEL (and --reference): the checkpoint directory "
+             "bound to its parameter scope 'model' (weights, config.json, "
+             "tokenizer)"),
+    cl::value_desc("dir"), cl::sub(generateCmd), cl::sub(perplexityCmd),
+    cl::sub(klCmd), cl::sub(logitsCmd), cl::sub(calibrateCmd),
+    cl::cat(hfqCategory));
 cl::opt<std::string> calModel(cl::Positional, cl::Required,
                               cl::desc("<model dir>"), cl::sub(calibrateCmd),
                               cl::cat(hfqCategory));
@@ -553,14 +561,12 @@ int runImport() {
   ImportOptions options;
   options.maxContext = maxContext;
   options.quantized = &*quantized;
-  SmallString<256> absolute(importModel);
-  sys::fs::make_absolute(absolute);
-  options.checkpointDir = absolute.str().str();
   auto module = importLlama(ctx, *config, *ckpt, options);
   if (!module)
     return reportError(module.takeError());
   if (Error e = writeToOutput(importOutput, [&](raw_ostream &os) -> Error {
-        // Locations carry each linear's HF module name.
+        // Locations name each linear for diagnostics (its identity is its
+        // weight's symbol, so a copy printed without them runs the same).
         (*module)->print(os, mlir::OpPrintingFlags().enableDebugInfo());
         return Error::success();
       }))
@@ -583,6 +589,7 @@ int runGenerate() {
   auto loadStart = std::chrono::steady_clock::now();
   ModelOptions options;
   options.maxContext = maxContext;
+  options.checkpointDir = checkpointDir;
   auto model = LoadedModel::load(genModel, options);
   if (!model)
     return reportError(model.takeError());
@@ -669,7 +676,9 @@ int runGenerate() {
 }
 
 int runLogits() {
-  auto model = LoadedModel::load(logitsModel);
+  ModelOptions options;
+  options.checkpointDir = checkpointDir;
+  auto model = LoadedModel::load(logitsModel, options);
   if (!model)
     return reportError(model.takeError());
   auto ids = (*model)->tokenizer().encode(logitsText);
@@ -748,7 +757,8 @@ int main(int argc, char **argv) {
   if (importCmd)
     return runImport();
   if (perplexityCmd) {
-    if (Error e = runPerplexity(evalModel, evalText, evalDocs, quiet, outs()))
+    if (Error e = runPerplexity(evalModel, checkpointDir, evalText, evalDocs,
+                                quiet, outs()))
       return reportError(std::move(e));
     return 0;
   }
@@ -762,12 +772,14 @@ int main(int argc, char **argv) {
     options.seqLen = calSeqLen;
     options.keepInputs = calKeepInputs;
     options.quiet = quiet;
+    options.checkpointDir = checkpointDir;
     if (Error e = runCalibrate(calModel, options, errs()))
       return reportError(std::move(e));
     return 0;
   }
   if (klCmd) {
-    if (Error e = runKL(evalModel, klReference, evalText, evalDocs, quiet, outs()))
+    if (Error e = runKL(evalModel, checkpointDir, klReference, evalText,
+                        evalDocs, quiet, outs()))
       return reportError(std::move(e));
     return 0;
   }

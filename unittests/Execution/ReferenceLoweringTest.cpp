@@ -424,15 +424,19 @@ std::vector<float> testWeights(int64_t rows, int64_t cols, unsigned seed) {
 struct LinearModule {
   std::vector<float> x, w;
   int64_t tokens, in, out;
-  /// @passed: linear on the constant weight (to be quantized by the pass);
-  /// @reference: the same weight through hfq.quantize into `type`, if given.
+  /// @passed: linear on the weight global model.layers.0.mlp.up_proj.weight
+  /// (to be quantized by the pass); @reference: the same weight through
+  /// hfq.quantize into `type`, if given.
   std::string source(const std::string &type) const {
     std::string s = llvm::formatv(
+        "hfq.global @model.layers.0.mlp.up_proj.weight : tensor<{2}x{1}xf32> "
+        "= {4} : tensor<{2}x{1}xf32>\n"
         "func.func @passed() -> tensor<{0}x{2}xf32> {{\n"
         "  %x = arith.constant {3} : tensor<{0}x{1}xf32>\n"
-        "  %w = arith.constant {4} : tensor<{2}x{1}xf32>\n"
+        "  %w = hfq.load @model.layers.0.mlp.up_proj.weight : "
+        "tensor<{2}x{1}xf32>\n"
         "  %y = hfq.linear %x, %w : tensor<{0}x{1}xf32>, tensor<{2}x{1}xf32> "
-        "-> tensor<{0}x{2}xf32> loc(\"model.layers.0.mlp.up_proj\")\n"
+        "-> tensor<{0}x{2}xf32>\n"
         "  return %y : tensor<{0}x{2}xf32>\n}\n",
         tokens, in, out, dense(x, tokens, in), dense(w, out, in));
     if (!type.empty())

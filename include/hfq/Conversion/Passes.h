@@ -24,9 +24,6 @@ namespace mlir::hfq {
 #define GEN_PASS_DECL
 #include "hfq/Conversion/Passes.h.inc"
 
-/// The symbol hfq-bind-weights gives the global of checkpoint tensor `name`.
-std::string weightSymbolName(llvm::StringRef name);
-
 #define GEN_PASS_REGISTRATION
 #include "hfq/Conversion/Passes.h.inc"
 

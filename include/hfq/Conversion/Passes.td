@@ -37,15 +37,30 @@ def ConvertHFQToLinalg : Pass<"convert-hfq-to-linalg", "::mlir::ModuleOp"> {
 }
 
 def BindWeights : Pass<"hfq-bind-weights", "::mlir::ModuleOp"> {
-  let summary = "Turn hfq.weight references into external memref globals";
+  let summary = "Lower hfq.global/hfq.load to memref globals the executor binds";
   let description = [{
-    Each distinct `hfq.weight "NAME" : tensor<T>` becomes one external
-    `memref.global @__hfq_w_<mangled NAME> : memref<T>` (no initializer,
-    so the data is not copied into the module), read through
-    `memref.get_global` and a `restrict`ed `bufferization.to_tensor`. The
-    global keeps the checkpoint name in its `hfq.weight_name` attribute; the
-    executor resolves the symbol to the address of the memory-mapped tensor.
-    Weights are read-only: bufferization never writes through them.
+    Each `hfq.global @NAME` becomes one constant `memref.global` per stored
+    tensor: `@__hfq_w.NAME` for a float tensor,
+    `@__hfq_w.NAME.<part>` for each part of a quantized one. A global whose
+    value is `#hfq.param<"scope", "key">` becomes an external global (no
+    initializer, so the data is never copied into the module) carrying
+    `hfq.param = #hfq.param<"scope", "key[.part]">`; the executor resolves
+    it to the address of the memory-mapped checkpoint tensor. An inline value
+    becomes the initializer. Each `hfq.load` reads the globals through
+    `memref.get_global` and a `restrict`ed `bufferization.to_tensor`
+    (followed by `hfq.assemble` for a quantized global). Weights are
+    read-only: bufferization never writes through them. Inline
+    initializers are 64-byte aligned.
+
+    ```mlir
+    hfq.global @w : tensor<2x8xf32> = #hfq.param<"model", "w">
+    %0 = hfq.load @w : tensor<2x8xf32>
+    // becomes
+    memref.global "public" constant @__hfq_w.w : memref<2x8xf32>
+        {hfq.param = #hfq.param<"model", "w">}
+    %1 = memref.get_global @__hfq_w.w : memref<2x8xf32>
+    %0 = bufferization.to_tensor %1 restrict : memref<2x8xf32> to tensor<2x8xf32>
+    ```
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect"];

@@ -23,11 +23,13 @@ namespace mlir::hfq {
 struct JITOptions {
   /// LLVM optimization level of the generated code (0-3).
   unsigned optLevel = 2;
-  /// Address of the data of checkpoint tensor `name`, for every hfq.weight
-  /// in the module (e.g. into a memory-mapped safetensors file). The data
-  /// must outlive the engine and is never written.
-  std::function<llvm::Expected<const void *>(llvm::StringRef name)>
-      weightAddress;
+  /// Address of the data of tensor `key` of parameter scope `scope`, for
+  /// every stored tensor of an hfq.global whose value is a #hfq.param (e.g.
+  /// into a memory-mapped safetensors file). The data must outlive the
+  /// engine and is never written.
+  std::function<llvm::Expected<const void *>(llvm::StringRef scope,
+                                             llvm::StringRef key)>
+      parameterAddress;
   /// Further symbols the module calls (e.g. calibration recorders).
   std::vector<std::pair<std::string, const void *>> extraSymbols;
 };

@@ -33,6 +33,10 @@ using CalibrationRecorder = std::function<void(
 struct ModelOptions {
   /// KV cache length; 0 uses max_position_embeddings.
   int64_t maxContext = 0;
+  /// For an .mlir model: the checkpoint directory bound to its parameter
+  /// scope "model" (weights, config.json and tokenizer come from there).
+  /// Unused for a model directory.
+  std::string checkpointDir;
   /// When set, the model is instrumented (hfq-instrument-linears) and every
   /// forward step reports each distinct linear input here. Calls come from
   /// the thread running the model.

@@ -1,10 +1,14 @@
 //===- LlamaImporter.h - Llama-family checkpoints to MLIR -------*- C++ -*-===//
 //
 // Builds the IR of a Llama-family causal LM (llama, mistral, qwen2) from its
-// config and checkpoint. Weights are `hfq.weight` references by checkpoint
-// name; every projection is an `hfq.linear` whose location is its HF module
-// name (e.g. "model.layers.3.mlp.down_proj"), so passes can select and
-// report linears by name.
+// config and checkpoint. Every tensor of the model is an `hfq.global` named
+// by its HF tensor name, whose value is the parameter `#hfq.param<"model",
+// NAME>` (scope kModelScope, bound to the checkpoint directory by whoever
+// runs the module; no path is stored in the IR). Every projection is an
+// `hfq.linear` reading its weight through `hfq.load`, so a linear is known
+// by its weight's symbol ("model.layers.3.mlp.down_proj.weight"); the LM
+// head always reads `@lm_head.weight`, whose parameter is the embedding
+// table when the embeddings are tied.
 //
 // Functions (S = max context, C = the KV cache type
 // tensor<layers x kv_heads x S x head_dim x f32>):
@@ -29,15 +33,15 @@
 
 namespace mlir::hfq {
 
+/// The parameter scope of the imported checkpoint's tensors.
+inline constexpr llvm::StringLiteral kModelScope = "model";
+
 struct ImportOptions {
   /// KV cache length; 0 uses max_position_embeddings.
   int64_t maxContext = 0;
-  /// Recorded as the module attribute `hfq.checkpoint` when not empty, so
-  /// executors can find the weights, config and tokenizer of an imported
-  /// .mlir (hfq import stores the absolute model directory).
-  std::string checkpointDir;
   /// Linears stored quantized (a directory written by `hfq quantize`):
-  /// their weights become hfq.assemble of the parts' hfq.weight references.
+  /// their weight globals are `!hfq.qtensor`s whose parameter names the
+  /// parts `NAME.weight.<part>`.
   const QuantizedLinears *quantized = nullptr;
 };
 

@@ -66,9 +66,10 @@ struct QuantizedModelSummary {
 };
 
 /// Writes the quantized model directory `outDir` for `module` (an imported
-/// model after hfq-quantize-linears): every hfq.linear whose weight is an
-/// hfq.assemble of constants becomes a "modules" entry with its parts; every
-/// tensor an hfq.weight still names is copied from `source`. The directory
+/// model after hfq-quantize-linears): every hfq.global is written, external
+/// ones (#hfq.param of scope "model") copied from `source` under their key,
+/// inline ones under their symbol; each quantized global NAME.weight becomes
+/// a "modules" entry NAME with its parts NAME.weight.<part>. The directory
 /// is built under a temporary name and renamed into place, so a failure
 /// leaves nothing behind; `outDir` must not exist or be empty.
 llvm::Expected<QuantizedModelSummary>

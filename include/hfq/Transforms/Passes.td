@@ -18,8 +18,9 @@ def InstrumentLinears : Pass<"hfq-instrument-linears", "::mlir::ModuleOp"> {
     `@hfq_calibration_record_<in>(i64 id, memref<?x<in>xf32>)` as a
     read-only buffer. Linears that share an input (q/k/v, gate/up) share one
     call. The module attribute `hfq.calibration_inputs` lists, per id, the
-    names (from the linears' `NameLoc`s) of the linears reading that input,
-    so the runtime can store statistics per linear.
+    names of the linears reading that input (a linear's name is its weight
+    global's symbol without `.weight`), so the runtime can store statistics
+    per linear.
 
     The recorder is supplied by the executor (`hfq calibrate` accumulates
     XᵀX in float64, mean |x| and max |x| per input channel, and the token
@@ -34,13 +35,27 @@ def InstrumentLinears : Pass<"hfq-instrument-linears", "::mlir::ModuleOp"> {
 def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
   let summary = "Quantize the weights of linear layers without calibration data";
   let description = [{
-    Replaces the float weight of every selected `hfq.linear` by an
-    `hfq.assemble` of its quantized parts, computed now (at compile time) by
-    the numerics library. The weight must be an `arith.constant` (parts
-    become dense constants) or a checkpoint tensor (`hfq.weight`, possibly
-    widened from f16/bf16 by an elementwise `arith.extf`; the checkpoint is
-    the module's `hfq.checkpoint` directory and the parts become
+    Turns the weight global (`hfq.global`, read by `hfq.load`, possibly
+    widened from f16/bf16 by an elementwise `arith.extf`) of every selected
+    `hfq.linear` into the quantized tensor: its type becomes the
+    `!hfq.qtensor` and its value the parts, computed now (at compile time)
+    by the numerics library. The symbol stays, so the linear keeps its name.
+    The float data comes from the global's inline value (parts stay dense
+    attributes) or from its `#hfq.param` in the checkpoint bound to the
+    parameter scope (`hfq-opt --hfq-param-scope=model=DIR`; parts become
     `dense_resource` blobs, which `hfq quantize` writes to safetensors).
+    Weights that are not globals, or globals other ops read too, are left
+    in float with a warning.
+
+    ```mlir
+    hfq.global @model.layers.0.mlp.up_proj.weight : tensor<768x288xf32>
+        = #hfq.param<"model", "model.layers.0.mlp.up_proj.weight">
+    // becomes, with method=rtn bits=4 group-size=32
+    hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<768x288xf32,
+        #hfq.affine<bits = 4, granularity = group, group_size = 32,
+                    zero_point = integer>>
+        = [dense_resource<...codes> : tensor<768x144xi8>, ...]
+    ```
 
     Methods (`method=`):
     - `rtn`: `#hfq.affine` round-to-nearest with GPTQ's range rule, `bits`
@@ -60,7 +75,8 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
       `hqq-iters` 20 rounds), groups of `group-size` along `axis` (1: input
       columns, 0: output rows).
 
-    Selection: linears are named by their `NameLoc` (the HF module name).
+    Selection: a linear's name is its weight global's symbol without
+    `.weight` (the HF module name; locations play no part).
     A linear is quantized when it matches an `include` regex (or there are
     none) and no `exclude` regex; names containing `embed_tokens` or
     `lm_head` are skipped unless an `include` pattern matches them
@@ -128,7 +144,7 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     sequential mode instead: it runs the calibration tokens stored in the
     statistics (`calibration.token_ids`, `calibration.sequence_lengths`)
     through the decoder layers in C++ (numerics/Decoder.h; config from the
-    module's `hfq.checkpoint`), and every linear's Hessian comes from
+    checkpoint bound to parameter scope `model`), and every linear's Hessian comes from
     inputs produced by the already quantized linears before it: inside a
     layer in the reference's order [k, v, q], [o], [up, gate], [down], and
     each layer on the outputs of the quantized layers below it (`lm_head`,
@@ -193,9 +209,9 @@ def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
     `bits`, `group-size`, `sym`). With `quantize=false` the pass stops at
     the scaled and clipped float model.
 
-    The model's attention shape comes from the config.json of the module's
-    `hfq.checkpoint` directory. Rewritten norm weights become f32 constants
-    carrying `hfq.tensor = "<checkpoint name>"`, so a quantized model
+    The model's attention shape comes from the config.json of the checkpoint
+    bound to parameter scope `model`. Rewritten norm weights, biases and
+    weights become inline f32 values of their globals, so a quantized model
     directory stores them under their own names.
   }];
   let options = [
@@ -281,7 +297,8 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
     - `structured`: units of `unit` rows (`axis=0`, outputs; unit = head_dim
       prunes attention heads) or columns (`axis=1`, inputs) with the
       smallest L2 norm, `sparsity` of them; with `coupled` units that span
-      several linears instead (the layers' config from `hfq.checkpoint`),
+      several linears instead (the layers' config from the checkpoint of scope
+      `model`),
       scored by their squared L2 norm summed over all of them and removed
       from all of them, `sparsity` of them per layer (rounded down):
       `mlp`: intermediate channels, channel i being gate row i, up row i and

@@ -1,8 +1,12 @@
-//===- BindWeights.cpp - hfq.weight -> external memref globals -*- C++ -*-===//
+//===- BindWeights.cpp - hfq.global -> memref globals ----------*- C++ -*-===//
 //
-// One external global per distinct checkpoint tensor name; each use reads it
-// with memref.get_global and a restrict'ed bufferization.to_tensor, so one-
-// shot bufferization reads the mapped data in place.
+// Every hfq.global becomes memref.globals, one per stored tensor (a float
+// tensor, or each part of a quantized one); each hfq.load reads them with
+// memref.get_global and a restrict'ed bufferization.to_tensor (assembled
+// into the !hfq.qtensor for a quantized global), so one-shot bufferization
+// reads the data in place. External parameters become external globals
+// tagged with their #hfq.param, which the executor resolves to the address
+// of the memory-mapped checkpoint tensor; inline values become initializers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,50 +23,82 @@ namespace mlir::hfq {
 using namespace mlir;
 using namespace mlir::hfq;
 
-std::string mlir::hfq::weightSymbolName(llvm::StringRef name) {
-  std::string symbol = "__hfq_w_";
-  for (char c : name)
-    symbol += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  // Different names may mangle alike ("a.b" / "a_b"): disambiguate by hash.
-  symbol += "_" + llvm::utohexstr(llvm::hash_value(name) & 0xffffffff);
-  return symbol;
-}
-
 namespace {
 
 struct BindWeightsPass : mlir::hfq::impl::BindWeightsBase<BindWeightsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
     SymbolTable symbols(module);
-    llvm::StringMap<memref::GlobalOp> globals;
-    SmallVector<WeightOp> weights;
-    module.walk([&](WeightOp op) { weights.push_back(op); });
-    for (WeightOp op : weights) {
-      auto type = cast<RankedTensorType>(op.getType());
-      auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
-      memref::GlobalOp &global = globals[op.getName()];
-      if (!global) {
-        OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-        global = memref::GlobalOp::create(
-            b, op.getLoc(), weightSymbolName(op.getName()),
-            b.getStringAttr("public"), memrefType, /*initial_value=*/Attribute(),
-            /*constant=*/true, /*alignment=*/IntegerAttr());
-        global->setAttr("hfq.weight_name", op.getNameAttr());
-      } else if (global.getType() != memrefType) {
-        op.emitOpError() << "reads '" << op.getName() << "' as " << type
-                         << ", but another use reads it as "
-                         << global.getType();
-        return signalPassFailure();
+    // hfq.global -> its memref.globals, in part order.
+    llvm::DenseMap<Operation *, SmallVector<memref::GlobalOp>> lowered;
+    for (GlobalOp global :
+         llvm::make_early_inc_range(module.getOps<GlobalOp>())) {
+      SmallVector<RankedTensorType> types;
+      SmallVector<std::string> suffixes;
+      if (auto qtype = dyn_cast<QTensorType>(global.getType())) {
+        types = qtype.getEncoding().getPartTypes(qtype.getShape(),
+                                                 qtype.getElementType());
+        for (StringRef part : qtype.getEncoding().getPartNames())
+          suffixes.push_back(("." + part).str());
+      } else {
+        types.push_back(cast<RankedTensorType>(global.getType()));
+        suffixes.push_back("");
       }
-      OpBuilder b(op);
-      Value m = memref::GetGlobalOp::create(b, op.getLoc(), memrefType,
-                                            global.getSymName());
-      auto toTensor = bufferization::ToTensorOp::create(b, op.getLoc(), type, m,
-                                                        /*restrict=*/true,
-                                                        /*writable=*/false);
-      op.replaceAllUsesWith(toTensor.getResult());
-      op.erase();
+      ParameterAttr param = global.getParameter();
+      auto inlineParts = dyn_cast<ArrayAttr>(global.getValue());
+      OpBuilder b(global);
+      for (auto [i, type] : llvm::enumerate(types)) {
+        Attribute initial;
+        if (!param)
+          initial = inlineParts ? inlineParts[i] : global.getValue();
+        auto memrefType =
+            MemRefType::get(type.getShape(), type.getElementType());
+        auto g = memref::GlobalOp::create(
+            b, global.getLoc(),
+            ("__hfq_w." + global.getSymName()).str() + suffixes[i],
+            b.getStringAttr(param ? "public" : "private"), memrefType, initial,
+            /*constant=*/true,
+            /*alignment=*/param ? IntegerAttr() : b.getI64IntegerAttr(64));
+        if (param)
+          g->setAttr("hfq.param",
+                     ParameterAttr::get(
+                         ctx, param.getScope(),
+                         b.getStringAttr(param.getKey().str() + suffixes[i])));
+        symbols.insert(g); // renames on a clash with an existing symbol
+        lowered[global].push_back(g);
+      }
     }
+    WalkResult walk = module.walk([&](LoadOp load) {
+      GlobalOp global = load.getGlobalOp();
+      if (!global) {
+        load.emitOpError() << "'" << load.getGlobal()
+                           << "' is not an hfq.global";
+        return WalkResult::interrupt();
+      }
+      OpBuilder b(load);
+      SmallVector<Value> parts;
+      for (memref::GlobalOp g : lowered[global]) {
+        Value m = memref::GetGlobalOp::create(b, load.getLoc(), g.getType(),
+                                              g.getSymName());
+        parts.push_back(bufferization::ToTensorOp::create(
+            b, load.getLoc(),
+            RankedTensorType::get(g.getType().getShape(),
+                                  g.getType().getElementType()),
+            m, /*restrict=*/true, /*writable=*/false));
+      }
+      Value value = parts.front();
+      if (auto qtype = dyn_cast<QTensorType>(load.getType()))
+        value = AssembleOp::create(b, load.getLoc(), qtype, parts);
+      load.replaceAllUsesWith(value);
+      load.erase();
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    for (GlobalOp global :
+         llvm::make_early_inc_range(module.getOps<GlobalOp>()))
+      global.erase();
   }
 };
 

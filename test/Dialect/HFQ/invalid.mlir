@@ -310,3 +310,50 @@ func.func @bitmask_quantize(%w: tensor<4x8xf32>) -> !hfq.qtensor<4x8xf32, #hfq.b
   %q = hfq.quantize %w : tensor<4x8xf32> -> !hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 3>>
   return %q : !hfq.qtensor<4x8xf32, #hfq.bitmask<kept = 3>>
 }
+
+// -----
+
+// expected-error @+1 {{a parameter needs a non-empty scope and key}}
+hfq.global @w : tensor<2x4xf32> = #hfq.param<"", "w">
+
+// -----
+
+// expected-error @+1 {{'hfq.global' op type must be a float tensor or an !hfq.qtensor, got 'tensor<2x4xi8>'}}
+hfq.global @w : tensor<2x4xi8> = #hfq.param<"model", "w">
+
+// -----
+
+// expected-error @+1 {{'hfq.global' op type must have a static shape, got 'tensor<?x4xf32>'}}
+hfq.global @w : tensor<?x4xf32> = #hfq.param<"model", "w">
+
+// -----
+
+// expected-error @+1 {{'hfq.global' op value must be a #hfq.param or elements of 'tensor<2x4xf32>'}}
+hfq.global @w : tensor<2x4xf32> = dense<0.5> : tensor<4x2xf32>
+
+// -----
+
+// expected-error @+1 {{'hfq.global' op value of a quantized global must be a #hfq.param or an array of its 2 parts}}
+hfq.global @w : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = [dense<1> : tensor<2x4xi8>]
+
+// -----
+
+// expected-error @+1 {{'hfq.global' op part 1 ('scales') must be elements of 'tensor<2x1xf32>'}}
+hfq.global @w : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = [dense<1> : tensor<2x4xi8>, dense<1> : tensor<2x1xi32>]
+
+// -----
+
+func.func @no_global() -> tensor<2x4xf32> {
+  // expected-error @+1 {{'hfq.load' op 'w' is not an hfq.global}}
+  %w = hfq.load @w : tensor<2x4xf32>
+  return %w : tensor<2x4xf32>
+}
+
+// -----
+
+hfq.global @w : tensor<2x4xf32> = #hfq.param<"model", "w">
+func.func @wrong_type() -> tensor<4x2xf32> {
+  // expected-error @+1 {{'hfq.load' op result type 'tensor<4x2xf32>' does not match the global's type 'tensor<2x4xf32>'}}
+  %w = hfq.load @w : tensor<4x2xf32>
+  return %w : tensor<4x2xf32>
+}

@@ -95,3 +95,25 @@ func.func @bitmask_round_trip(%m: tensor<3x2xi8>, %v: tensor<4xf32>, %o: tensor<
   %q = hfq.assemble %m, %v, %o : tensor<3x2xi8>, tensor<4xf32>, tensor<3xi64> -> !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
   return %q : !hfq.qtensor<3x10xf32, #hfq.bitmask<kept = 4>>
 }
+
+// Weights as symbols: an external parameter, inline floats, a quantized
+// global with inline parts, and a quantized one whose parts are parameters.
+// CHECK: hfq.global @model.norm.weight : tensor<4xf32> = #hfq.param<"model", "model.norm.weight">
+// CHECK: hfq.global @lm_head.weight : tensor<2x4xf32> = dense<5.000000e-01> : tensor<2x4xf32>
+// CHECK: hfq.global @up.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = [dense<1> : tensor<2x4xi8>, dense<2.500000e-01> : tensor<2x1xf32>]
+// CHECK: hfq.global @down.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = #hfq.param<"model", "down.weight">
+hfq.global @model.norm.weight : tensor<4xf32> = #hfq.param<"model", "model.norm.weight">
+hfq.global @lm_head.weight : tensor<2x4xf32> = dense<0.5> : tensor<2x4xf32>
+hfq.global @up.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = [dense<1> : tensor<2x4xi8>, dense<0.25> : tensor<2x1xf32>]
+hfq.global @down.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> = #hfq.param<"model", "down.weight">
+
+// CHECK-LABEL: func.func @loads
+func.func @loads(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  // CHECK: %[[N:.*]] = hfq.load @model.norm.weight : tensor<4xf32>
+  %n = hfq.load @model.norm.weight : tensor<4xf32>
+  // CHECK: %[[U:.*]] = hfq.load @up.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>>
+  %u = hfq.load @up.weight : !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>>
+  // CHECK: hfq.linear %{{.*}}, %[[U]]
+  %y = hfq.linear %x, %u : tensor<3x4xf32>, !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

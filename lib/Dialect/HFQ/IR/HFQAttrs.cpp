@@ -412,3 +412,15 @@ SpQREncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
     types.push_back(RankedTensorType::get({in}, i32));
   return types;
 }
+
+//===----------------------------------------------------------------------===//
+// #hfq.param
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ParameterAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      StringAttr scope, StringAttr key) {
+  if (scope.getValue().empty() || key.getValue().empty())
+    return emitError() << "a parameter needs a non-empty scope and key";
+  return success();
+}

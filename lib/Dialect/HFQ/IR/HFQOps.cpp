@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
 
@@ -155,8 +156,59 @@ LogicalResult LinearOp::verify() {
   return success();
 }
 
-LogicalResult WeightOp::verify() {
-  if (getName().empty())
-    return emitOpError() << "needs a non-empty tensor name";
+//===----------------------------------------------------------------------===//
+// hfq.global, hfq.load
+//===----------------------------------------------------------------------===//
+
+LogicalResult GlobalOp::verify() {
+  Type type = getType();
+  auto floatType = dyn_cast<RankedTensorType>(type);
+  auto qtype = dyn_cast<QTensorType>(type);
+  if (!(floatType && isa<FloatType>(floatType.getElementType())) && !qtype)
+    return emitOpError() << "type must be a float tensor or an !hfq.qtensor, "
+                            "got "
+                         << type;
+  if (floatType && !floatType.hasStaticShape())
+    return emitOpError() << "type must have a static shape, got " << type;
+  Attribute value = getValue();
+  if (isa<ParameterAttr>(value))
+    return success();
+  if (floatType) {
+    auto elements = dyn_cast<ElementsAttr>(value);
+    if (!elements || elements.getType() != floatType)
+      return emitOpError() << "value must be a #hfq.param or elements of "
+                           << floatType;
+    return success();
+  }
+  auto parts = dyn_cast<ArrayAttr>(value);
+  SmallVector<RankedTensorType> partTypes = qtype.getEncoding().getPartTypes(
+      qtype.getShape(), qtype.getElementType());
+  if (!parts || parts.size() != partTypes.size())
+    return emitOpError() << "value of a quantized global must be a "
+                            "#hfq.param or an array of its "
+                         << partTypes.size() << " parts";
+  for (auto [i, part, partType] : llvm::enumerate(parts, partTypes)) {
+    auto elements = dyn_cast<ElementsAttr>(part);
+    if (!elements || elements.getType() != partType)
+      return emitOpError() << "part " << i << " ('"
+                           << qtype.getEncoding().getPartNames()[i]
+                           << "') must be elements of " << partType;
+  }
+  return success();
+}
+
+GlobalOp LoadOp::getGlobalOp() {
+  return SymbolTable::lookupNearestSymbolFrom<GlobalOp>(*this, getGlobalAttr());
+}
+
+LogicalResult LoadOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto global =
+      symbolTable.lookupNearestSymbolFrom<GlobalOp>(*this, getGlobalAttr());
+  if (!global)
+    return emitOpError() << "'" << getGlobal() << "' is not an hfq.global";
+  if (global.getType() != getType())
+    return emitOpError() << "result type " << getType()
+                         << " does not match the global's type "
+                         << global.getType();
   return success();
 }

@@ -215,4 +215,27 @@ def HFQ_SpQREncodingAttr : HFQ_Attr<"SpQREncoding", "spqr",
   let genVerifyDecl = 1;
 }
 
+def HFQ_ParameterAttr : HFQ_Attr<"Parameter", "param"> {
+  let summary = "a tensor stored outside the IR: a key in a parameter scope";
+  let description = [{
+    The initial value of an `hfq.global` whose data lives in a checkpoint:
+    tensor `key` of the parameter scope `scope`. The IR never names a file
+    or directory: a scope is bound to a checkpoint directory by whoever runs
+    or transforms the module (`hfq-opt --hfq-param-scope=model=DIR`, the
+    `hfq` driver from its MODEL argument, `HFQDialect::bindParameterScope`
+    in C++). `hfq import` puts every checkpoint tensor in scope `model`.
+
+    The global of a quantized weight (`!hfq.qtensor`) names the weight's
+    key; its parts are the tensors `key.<part>` (`key.codes`, `key.scales`,
+    ...), named by the encoding.
+
+    ```mlir
+    #hfq.param<"model", "model.layers.0.self_attn.q_proj.weight">
+    ```
+  }];
+  let parameters = (ins "::mlir::StringAttr":$scope, "::mlir::StringAttr":$key);
+  let assemblyFormat = "`<` $scope `,` $key `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // HFQ_DIALECT_HFQ_IR_HFQATTRS_TD

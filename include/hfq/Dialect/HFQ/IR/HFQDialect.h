@@ -15,7 +15,12 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <optional>
+#include <string>
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h.inc"
 #include "hfq/Dialect/HFQ/IR/HFQEnums.h.inc"

@@ -10,6 +10,7 @@
 #define HFQ_DIALECT_HFQ_IR_HFQOPS_TD
 
 include "hfq/Dialect/HFQ/IR/HFQTypes.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def HFQ_FloatTensor : RankedTensorOf<[AnyFloat]>;
@@ -142,26 +143,64 @@ def HFQ_LinearOp : HFQ_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def HFQ_WeightOp : HFQ_Op<"weight", [Pure]> {
-  let summary = "a model weight, referenced by its checkpoint tensor name";
+def HFQ_GlobalOp : HFQ_Op<"global", [Symbol]> {
+  let summary = "a model tensor: a named, immutable global";
   let description = [{
-    The tensor named `name` in the model's checkpoint (its safetensors
-    files). Weights are never inlined into the IR: `hfq import` emits one
-    `hfq.weight` per use site and the data stays in the memory-mapped
-    checkpoint. `hfq-bind-weights` turns each distinct name into an external
-    `memref.global` whose address the executor supplies at load time.
+    One global per tensor of the model, named by its Hugging Face tensor name.
+    Its `value` is either external, `#hfq.param<"scope", "key">` (the data
+    stays in the checkpoint bound to the scope when the module runs, memory-
+    mapped, never copied into the IR), or inline: an elements attribute of
+    the global's type (usually a `dense_resource` blob) for a float tensor, or
+    an array of one elements attribute per part, in the encoding's order, for
+    a quantized one (`!hfq.qtensor`).
 
-    The result type must match the stored tensor's shape and element type
-    (f32, f16 or bf16); the importer checks this against the checkpoint.
+    Quantization passes change a weight's global in place (type and value),
+    so its symbol, and with it the identity of every linear that reads it,
+    survives every pass and a print/parse round trip without locations.
+    `hfq-bind-weights` lowers globals to `memref.global`s.
 
     ```mlir
-    %w = hfq.weight "model.layers.3.mlp.down_proj.weight" : tensor<288x768xf32>
+    hfq.global @model.norm.weight : tensor<288xf32> = #hfq.param<"model", "model.norm.weight">
+    hfq.global @lm_head.weight : tensor<32000x288xf32>
+        = #hfq.param<"model", "model.embed_tokens.weight">   // a tied head
+    hfq.global @model.layers.0.mlp.up_proj.weight
+        : !hfq.qtensor<768x288xf32, #hfq.affine<bits = 4, granularity = channel>>
+        = [dense_resource<up.codes> : tensor<768x144xi8>,
+           dense_resource<up.scales> : tensor<768x1xf32>,
+           dense_resource<up.zeros> : tensor<768x1xi32>]
     ```
   }];
-  let arguments = (ins StrAttr:$name);
-  let results = (outs AnyStaticShapeTensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttr:$type,
+                       AnyAttr:$value);
+  let assemblyFormat = "$sym_name `:` $type `=` $value attr-dict";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The external parameter holding the data, if the value is not inline.
+    ParameterAttr getParameter() {
+      return ::llvm::dyn_cast<ParameterAttr>(getValue());
+    }
+  }];
+}
+
+def HFQ_LoadOp : HFQ_Op<"load",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the value of an hfq.global";
+  let description = [{
+    Reads the tensor (float or quantized) of global `global`; the result
+    type must be the global's type. Globals are immutable, so loads are pure
+    and may be duplicated or merged.
+
+    ```mlir
+    %w = hfq.load @model.layers.3.mlp.down_proj.weight : tensor<288x768xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$global);
+  let results = (outs HFQ_Weight:$result);
+  let assemblyFormat = "$global attr-dict `:` qualified(type($result))";
+  let extraClassDeclaration = [{
+    /// The global this op reads (nearest symbol table).
+    GlobalOp getGlobalOp();
+  }];
 }
 
 #endif // HFQ_DIALECT_HFQ_IR_HFQOPS_TD
