@@ -13,7 +13,9 @@
 #         rows) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and g32,
 #         SpQR, then the pruning rows: the calibration-based table); all but
 #         free need CALIB=statistics from hfq calibrate (--keep-inputs for
-#         calib: AWQ reads the inputs).
+#         calib: AWQ reads the inputs), or storage (each affine method with
+#         the default f16 scales and packed zeros next to f32 scales and i32
+#         zeros; needs CALIB with --keep-inputs).
 # Env: HFQ (the hfq binary), MODEL, TEXT, CALIB, ONLY (an extended regex:
 # run only the rows whose label matches).
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.
@@ -57,7 +59,22 @@ for bits in 4 3; do
     fi
   done
 done
-if [ "$SET" = calib ]; then
+f32="--scale-type f32 --pack-zeros=false"
+storage_configs=()
+for entry in \
+    "rtn 4-bit per-channel|--method rtn --bits 4 --group-size 0" \
+    "rtn 4-bit g32|--method rtn --bits 4 --group-size 32" \
+    "rtn 3-bit g32|--method rtn --bits 3 --group-size 32" \
+    "hqq 4-bit g32|--method hqq --bits 4 --group-size 32" \
+    "gptq 4-bit g32 act-order|--method gptq --calib ${CALIB:-} --bits 4 --group-size 32 --act-order" \
+    "gptq 3-bit g32 act-order|--method gptq --calib ${CALIB:-} --bits 3 --group-size 32 --act-order" \
+    "awq 4-bit g32|--method awq --calib ${CALIB:-} --bits 4 --group-size 32"; do
+  storage_configs+=("${entry%%|*}, f32 scales + i32 zeros|${entry#*|} $f32"
+                    "${entry%%|*}, f16 scales + packed zeros|${entry#*|}")
+done
+if [ "$SET" = storage ]; then
+  configs=("${storage_configs[@]}")
+elif [ "$SET" = calib ]; then
   configs=("${quant_configs[@]}"
            "spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib $CALIB"
            "${prune_configs[@]}")

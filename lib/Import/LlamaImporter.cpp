@@ -132,72 +132,26 @@ private:
   }
 
   /// Parts whose values index into other parts must stay in range, or the
-  /// compiled model would read out of bounds: act-order g_idx, SpQR's CSR
-  /// outliers, the bitmask's row offsets (which must also agree with the
-  /// mask).
+  /// compiled model would read out of bounds; the encoding checks them.
   llvm::Error checkIndexParts(const std::string &module,
                               ArrayRef<int64_t> shape,
                               const QuantizedLinear &q) {
-    auto read = [&](llvm::StringRef part, auto zero) {
-      using T = decltype(zero);
-      const io::Checkpoint::Entry *e = ckpt.find(module + ".weight." + part.str());
+    SmallVector<llvm::ArrayRef<char>> parts;
+    for (llvm::StringRef part : q.encoding.getPartNames()) {
+      const io::Checkpoint::Entry *e =
+          ckpt.find(module + ".weight." + part.str());
       llvm::ArrayRef<uint8_t> raw = e->file->bytes(*e->info);
-      std::vector<T> out(raw.size() / sizeof(T));
-      std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
-      return out;
-    };
-    auto bad = [&](llvm::StringRef part, const llvm::Twine &what) {
-      return llvm::createStringError("tensor '" + module + ".weight." + part +
-                                     "' is malformed: " + what);
-    };
-    auto checkGroups = [&](int64_t groups) -> llvm::Error {
-      for (int32_t g : read("g_idx", int32_t()))
-        if (g < 0 || g >= groups)
-          return bad("g_idx", formatv("group {0} outside [0, {1})", g, groups));
-      return llvm::Error::success();
-    };
-    auto types = q.encoding.getPartTypes(shape, cast<FloatType>(f32));
-    if (auto affine = dyn_cast<AffineEncodingAttr>(q.encoding)) {
-      if (affine.getActOrder())
-        return checkGroups(types[1].getShape().back());
-    } else if (auto spqr = dyn_cast<SpQREncodingAttr>(q.encoding)) {
-      if (spqr.getActOrder())
-        if (llvm::Error e = checkGroups(shape[1] / spqr.getGroupSize()))
-          return e;
-      std::vector<int32_t> rowPtr = read("outlier_row_ptr", int32_t());
-      if (rowPtr.front() != 0 || rowPtr.back() != spqr.getOutliers() ||
-          !std::is_sorted(rowPtr.begin(), rowPtr.end()))
-        return bad("outlier_row_ptr",
-                   formatv("not a CSR row pointer over {0} outliers "
-                           "(from 0, non-decreasing)",
-                           spqr.getOutliers()));
-      for (int32_t c : read("outlier_cols", int32_t()))
-        if (c < 0 || c >= shape[1])
-          return bad("outlier_cols",
-                     formatv("column {0} outside [0, {1})", c, shape[1]));
-    } else if (auto bitmask = dyn_cast<BitmaskEncodingAttr>(q.encoding)) {
-      std::vector<uint8_t> mask = read("bitmask", uint8_t());
-      std::vector<int64_t> offsets = read("row_offsets", int64_t());
-      const int64_t bytes = (shape[1] + 7) / 8;
-      int64_t kept = 0;
-      for (int64_t r = 0; r < shape[0]; ++r) {
-        if (offsets[r] != kept)
-          return bad("row_offsets",
-                     formatv("row {0} starts at {1}, but the mask keeps {2} "
-                             "elements before it",
-                             r, offsets[r], kept));
-        for (int64_t c = 0; c < bytes; ++c) {
-          uint8_t byte = mask[r * bytes + c];
-          if (c == bytes - 1 && shape[1] % 8 && byte >> (shape[1] % 8))
-            return bad("bitmask", formatv("row {0} sets bits past column {1}",
-                                          r, shape[1]));
-          kept += llvm::popcount(byte);
-        }
-      }
-      if (kept != bitmask.getKept())
-        return bad("bitmask", formatv("{0} bits set, the encoding keeps {1}",
-                                      kept, bitmask.getKept()));
+      parts.push_back({reinterpret_cast<const char *>(raw.data()), raw.size()});
     }
+    std::string error;
+    (void)q.encoding.verifyPartData(
+        shape, parts, [&](llvm::StringRef part, const llvm::Twine &what) {
+          error = ("tensor '" + module + ".weight." + part +
+                   "' is malformed: " + what)
+                      .str();
+        });
+    if (!error.empty())
+      return llvm::createStringError(error);
     return llvm::Error::success();
   }
 

@@ -269,17 +269,14 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
         entry["outlier_threshold"] = t.getValueAsDouble();
     modules[module.str()] = entry;
     int64_t numel = qtype.getNumElements();
-    Attribute encoding = qtype.getEncoding();
-    if (auto bitmask = dyn_cast<BitmaskEncodingAttr>(encoding)) {
-      summary.sparseZeros += numel - bitmask.getKept();
-    } else if (auto nm = dyn_cast<SparseEncodingAttr>(encoding)) {
-      summary.sparseZeros += numel - numel / nm.getM() * nm.getN();
-    } else {
+    int64_t stored = qtype.getEncoding().getStoredElementCount(numel);
+    if (stored == numel) {
       summary.linears += 1;
       summary.quantizedWeights += numel;
       summary.quantizedBytes += bytes;
       continue;
     }
+    summary.sparseZeros += numel - stored;
     summary.sparseLinears += 1;
     summary.sparseWeights += numel;
     summary.sparseBytes += bytes;

@@ -8,13 +8,62 @@
 
 #include "hfq/Numerics/Affine.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir::hfq::numerics;
+
+namespace {
+const llvm::fltSemantics &semanticsOf(ScaleType type) {
+  return type == ScaleType::F16    ? llvm::APFloat::IEEEhalf()
+         : type == ScaleType::BF16 ? llvm::APFloat::BFloat()
+                                   : llvm::APFloat::IEEEsingle();
+}
+
+/// x in `type` (round to nearest even; positive values below the smallest
+/// subnormal become it).
+llvm::APFloat toScaleType(float x, ScaleType type) {
+  llvm::APFloat v(x);
+  bool lost;
+  v.convert(semanticsOf(type), llvm::APFloat::rmNearestTiesToEven, &lost);
+  if (v.isZero() && x > 0.0f)
+    v = llvm::APFloat::getSmallest(semanticsOf(type));
+  return v;
+}
+} // namespace
+
+float mlir::hfq::numerics::roundToScaleType(float x, ScaleType type) {
+  if (type == ScaleType::F32)
+    return x;
+  llvm::APFloat v = toScaleType(x, type);
+  bool lost;
+  v.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return v.convertToFloat();
+}
+
+std::vector<char> mlir::hfq::numerics::scaleBytes(llvm::ArrayRef<float> values,
+                                                  ScaleType type) {
+  if (type == ScaleType::F32) {
+    std::vector<char> out(values.size() * sizeof(float));
+    if (!values.empty())
+      std::memcpy(out.data(), values.data(), out.size());
+    return out;
+  }
+  std::vector<char> out(values.size() * 2);
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint16_t bits =
+        uint16_t(toScaleType(values[i], type).bitcastToAPInt().getZExtValue());
+    out[2 * i] = char(bits & 0xff);
+    out[2 * i + 1] = char(bits >> 8);
+  }
+  return out;
+}
 
 int64_t AffineScheme::numGroups(int64_t cols) const {
   switch (granularity) {
@@ -54,6 +103,11 @@ struct Slots {
   int64_t of(int64_t r, int64_t c) const {
     return perTensor ? 0 : r * groups + c / groupCols;
   }
+  /// (row, group) of slot s.
+  std::pair<int64_t, int64_t> position(int64_t s) const {
+    return perTensor ? std::pair<int64_t, int64_t>(0, 0)
+                     : std::pair<int64_t, int64_t>(s / groups, s % groups);
+  }
 };
 
 llvm::Error checkMatrix(llvm::ArrayRef<float> weights, int64_t rows,
@@ -74,6 +128,23 @@ struct Params {
   float scale, zero;
 };
 
+/// Fails when a stored scale overflowed its type.
+llvm::Error checkScales(const AffineScheme &scheme, const Slots &slots,
+                        const std::vector<Params> &params) {
+  for (int64_t s = 0; s < int64_t(params.size()); ++s)
+    if (!std::isfinite(params[s].scale) || !std::isfinite(params[s].zero)) {
+      auto [row, group] = slots.position(s);
+      return llvm::createStringError(llvm::formatv(
+          "row {0}, group {1}: its scale does not fit in {2} (weights too "
+          "large for the scale type)",
+          row, group,
+          scheme.scaleType == ScaleType::F16    ? "f16"
+          : scheme.scaleType == ScaleType::BF16 ? "bf16"
+                                                : "f32"));
+    }
+  return llvm::Error::success();
+}
+
 /// GPTQ's range rule for the range [lo, hi] (lo <= 0 <= hi).
 Params rangeParams(const AffineScheme &scheme, float lo, float hi,
                    float maxq) {
@@ -81,15 +152,18 @@ Params rangeParams(const AffineScheme &scheme, float lo, float hi,
     float a = std::max(-lo, hi);
     if (a == 0.0f)
       a = 1.0f;
-    return {(a + a) / maxq, float(1u << (scheme.bits - 1))};
+    return {roundToScaleType((a + a) / maxq, scheme.scaleType),
+            float(1u << (scheme.bits - 1))};
   }
   if (lo == hi) {
     lo = -1.0f;
     hi = 1.0f;
   }
-  float scale = (hi - lo) / maxq;
+  float scale = roundToScaleType((hi - lo) / maxq, scheme.scaleType);
   float zero = -lo / scale;
-  return {scale, scheme.floatZero ? zero : std::nearbyint(zero)};
+  if (scheme.floatZero)
+    return {scale, roundToScaleType(zero, scheme.scaleType)};
+  return {scale, std::clamp(std::nearbyint(zero), 0.0f, maxq)};
 }
 
 float quantizeOne(float w, Params p, float maxq) {
@@ -166,6 +240,8 @@ mlir::hfq::numerics::quantizeRTN(llvm::ArrayRef<float> weights, int64_t rows,
   }
 
   AffineQuantized q;
+  if (llvm::Error e = checkScales(scheme, slots, params))
+    return std::move(e);
   q.rows = rows;
   q.cols = cols;
   q.codes.resize(weights.size());
@@ -256,8 +332,14 @@ llvm::Expected<AffineQuantized> mlir::hfq::numerics::quantizeHQQ(
   q.cols = cols;
   q.codes.resize(n);
   std::vector<Params> params(numSlots);
+  // The codes were optimized against these values; the stored scale and
+  // zero are rounded to the scale type afterwards, as the reference casts
+  // its meta data to the compute dtype.
   for (int64_t s = 0; s < numSlots; ++s)
-    params[s] = {1.0f / invScale[s], zero[s]};
+    params[s] = {roundToScaleType(1.0f / invScale[s], scheme.scaleType),
+                 roundToScaleType(zero[s], scheme.scaleType)};
+  if (llvm::Error e = checkScales(scheme, slots, params))
+    return std::move(e);
   storeParams(q, scheme, params);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)

@@ -99,3 +99,30 @@ mlir::hfq::numerics::unpackCodes(llvm::ArrayRef<uint32_t> containers,
   }
   return out;
 }
+
+llvm::Expected<std::vector<uint8_t>>
+mlir::hfq::numerics::packRowsPadded(llvm::ArrayRef<uint8_t> codes, int64_t rows,
+                                    int64_t cols, unsigned codeBits) {
+  if (llvm::Error e = checkWidths(codeBits, 8))
+    return std::move(e);
+  if (rows < 0 || cols < 0 || int64_t(codes.size()) != rows * cols)
+    return llvm::createStringError(llvm::formatv(
+        "{0} codes given for {1} rows of {2}", codes.size(), rows, cols));
+  const int64_t rowBytes = (cols * codeBits + 7) / 8;
+  std::vector<uint8_t> out(rows * rowBytes, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      uint32_t code = codes[r * cols + c];
+      if (code >> codeBits)
+        return llvm::createStringError(llvm::formatv(
+            "code {0} at row {1}, column {2} does not fit in {3} bits", code, r,
+            c, codeBits));
+      int64_t offset = c * codeBits;
+      uint32_t window = code << (offset % 8);
+      uint8_t *at = &out[r * rowBytes + offset / 8];
+      at[0] |= uint8_t(window);
+      if (window >> 8)
+        at[1] |= uint8_t(window >> 8);
+    }
+  return out;
+}

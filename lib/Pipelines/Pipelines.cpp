@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Pipelines/Pipelines.h"
+#include "hfq/Conversion/HFQToLinalg/HFQToLinalg.h"
 #include "hfq/Conversion/Passes.h"
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 #include "hfq/Transforms/Passes.h"
@@ -103,6 +104,7 @@ void mlir::hfq::registerAllDialects(DialectRegistry &registry) {
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  registerHFQToLinalgInterfaces(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);

@@ -361,6 +361,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
                                    : nx::AffineScheme::Granularity::Channel;
     scheme.groupSize = groupSize;
     scheme.symmetric = symmetric;
+    scheme.scaleType = scaleType;
     if (failed(selection.init(module, include, exclude)))
       return signalPassFailure();
 
@@ -409,7 +410,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
         groupSize ? Granularity::group : Granularity::channel, 1,
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
-        PackOrder::lsb_first);
+        PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
+        packZeros && !symmetric);
     if (failed(rewriteLinearWeights(
             module, selection, "awq", report,
             [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,

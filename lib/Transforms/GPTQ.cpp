@@ -264,6 +264,7 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
     options.scheme.groupSize = groupSize;
     options.scheme.symmetric = symmetric;
     options.scheme.clip.enabled = mseClip;
+    options.scheme.scaleType = scaleType;
     options.percDamp = damp;
     options.blockSize = blockSize;
     options.actOrder = actOrder;
@@ -274,7 +275,8 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
         groupSize ? Granularity::group : Granularity::channel, 1,
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, withGIdx, 8,
-        PackOrder::lsb_first);
+        PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
+        packZeros && !symmetric);
 
     // One linear: GPTQ with Hessian h; the dequantized weight is what the
     // true-sequential forward runs on.

@@ -152,6 +152,25 @@ mlir::hfq::detail::packedCodes(llvm::ArrayRef<uint8_t> codes, unsigned bits,
   return out;
 }
 
+nx::ScaleType mlir::hfq::detail::scaleTypeOf(Type type) {
+  return type.isF16()    ? nx::ScaleType::F16
+         : type.isBF16() ? nx::ScaleType::BF16
+                         : nx::ScaleType::F32;
+}
+
+FloatType mlir::hfq::detail::scaleStorageAttrType(MLIRContext *ctx,
+                                                  nx::ScaleType type) {
+  switch (type) {
+  case nx::ScaleType::F16:
+    return Float16Type::get(ctx);
+  case nx::ScaleType::BF16:
+    return BFloat16Type::get(ctx);
+  case nx::ScaleType::F32:
+    return FloatType();
+  }
+  llvm_unreachable("unknown scale type");
+}
+
 llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
     AffineEncodingAttr enc, const nx::AffineQuantized &q,
     const nx::AffineScheme &scheme, bool transposeBack,
@@ -184,11 +203,23 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
   if (!packed)
     return packed.takeError();
   out.parts.push_back({types[0], std::move(*packed)});
-  out.parts.push_back({types[1], bytesOf<float>(scales)});
-  if (enc.getZeroPoint() == ZeroPoint::float_)
-    out.parts.push_back({types[2], bytesOf<float>(floatZeros)});
-  else if (enc.getZeroPoint() != ZeroPoint::symmetric)
+  nx::ScaleType scaleType = scaleTypeOf(types[1].getElementType());
+  out.parts.push_back({types[1], nx::scaleBytes(scales, scaleType)});
+  if (enc.getZeroPoint() == ZeroPoint::float_) {
+    out.parts.push_back({types[2], nx::scaleBytes(floatZeros, scaleType)});
+  } else if (enc.getPackedZeros()) {
+    // Zero points are codes in [0, 2^bits - 1] (the quantizers clamp them).
+    std::vector<uint8_t> codes(zeros.begin(), zeros.end());
+    int64_t zeroRows = types[2].getNumElements() / types[2].getShape().back();
+    auto packedZeros = nx::packRowsPadded(
+        codes, zeroRows, int64_t(zeros.size()) / zeroRows, enc.getBits());
+    if (!packedZeros)
+      return packedZeros.takeError();
+    out.parts.push_back({types[2], std::vector<char>(packedZeros->begin(),
+                                                     packedZeros->end())});
+  } else if (enc.getZeroPoint() != ZeroPoint::symmetric) {
     out.parts.push_back({types[2], bytesOf<int32_t>(zeros)});
+  }
   if (enc.getActOrder())
     out.parts.push_back({types.back(), bytesOf<int32_t>(gIdx)});
   out.dequantized = std::move(deq);

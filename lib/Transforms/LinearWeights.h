@@ -67,6 +67,13 @@ std::vector<T> transposed(llvm::ArrayRef<T> m, int64_t rows, int64_t cols) {
 llvm::Expected<std::vector<char>> packedCodes(llvm::ArrayRef<uint8_t> codes,
                                               unsigned bits, bool msbFirst);
 
+/// The numerics scale type of a scale element type (f16, bf16, else f32).
+numerics::ScaleType scaleTypeOf(Type type);
+
+/// The `scale_type` an affine encoding of an f32 weight records for
+/// `type` (none for f32, the weight's own type).
+FloatType scaleStorageAttrType(MLIRContext *ctx, numerics::ScaleType type);
+
 /// The parts of an affine encoding from a numerics result (scales/zeros
 /// [rows, groups]; `gIdx` for act-order). With `transposeBack` the result
 /// was computed on the transposed weight (groups along the output rows).

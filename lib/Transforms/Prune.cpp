@@ -244,6 +244,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
               if (bits) {
                 scheme.bits = bits;
                 scheme.granularity = nx::AffineScheme::Granularity::Channel;
+                scheme.scaleType = scaleType;
               }
               auto prune = [&]() -> llvm::Expected<nx::PruneResult> {
                 if (method == "magnitude")
@@ -289,7 +290,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
               if (r->quantized) {
                 auto affine = AffineEncodingAttr::get(
                     &getContext(), bits, Granularity::channel, 1, 0,
-                    ZeroPoint::integer, false, 8, PackOrder::lsb_first);
+                    ZeroPoint::integer, false, 8, PackOrder::lsb_first,
+                    scaleStorageAttrType(&getContext(), scaleType), packZeros);
                 return affineParts(affine, *r->quantized, scheme, false, {},
                                    r->weights);
               }

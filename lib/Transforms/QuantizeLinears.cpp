@@ -109,11 +109,14 @@ struct QuantizeLinearsPass
       auto q = nx::quantizeInt8Rowwise(w, rows, cols);
       if (!q)
         return q.takeError();
-      auto enc = AffineEncodingAttr::get(ctx, 8, Granularity::channel, 1, 0,
-                                         ZeroPoint::symmetric, false, 8,
-                                         PackOrder::lsb_first);
+      // bitsandbytes keeps LLM.int8's row scales (SCB) in float32.
+      auto enc = AffineEncodingAttr::get(
+          ctx, 8, Granularity::channel, 1, 0, ZeroPoint::symmetric, false, 8,
+          PackOrder::lsb_first, FloatType(), false);
       return affineParts(enc, *q, scheme, false);
     }
+    FloatType storedScale = scaleStorageAttrType(ctx, scaleType);
+    scheme.scaleType = scaleType;
     if (method == "rtn") {
       scheme.symmetric = symmetric;
       scheme.clip.enabled = mseClip;
@@ -124,7 +127,7 @@ struct QuantizeLinearsPass
       auto enc = AffineEncodingAttr::get(
           ctx, bits, granularity, 1, groupSize > 0 ? int64_t(groupSize) : 0,
           symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
-          PackOrder::lsb_first);
+          PackOrder::lsb_first, storedScale, packZeros && !symmetric);
       return affineParts(enc, *q, scheme, false);
     }
     // hqq
@@ -147,7 +150,7 @@ struct QuantizeLinearsPass
     auto enc = AffineEncodingAttr::get(
         ctx, bits, granularity, byRows ? 0 : 1,
         groupSize > 0 ? int64_t(groupSize) : 0, ZeroPoint::float_, false, 8,
-        PackOrder::lsb_first);
+        PackOrder::lsb_first, storedScale, false);
     return affineParts(enc, *q, scheme, byRows);
   }
 

@@ -1,5 +1,6 @@
 // RUN: python3 %S/Inputs/make_stats.py %t.stats.safetensors model.layers.0.mlp.up_proj 8
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4" | FileCheck %s --check-prefix=GROUP
+// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 scale-type=f32 pack-zeros=false" | FileCheck %s --check-prefix=F32
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=3 group-size=4 act-order=true" | FileCheck %s --check-prefix=ACT
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=true static-groups=true" | FileCheck %s --check-prefix=STATIC
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=8 sym=true report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
@@ -13,18 +14,18 @@
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.wide.safetensors" 2>&1 | FileCheck %s --check-prefix=SHAPE
 
 // GROUP: module attributes {hfq.quantization = {bits = 4 : i64, block_size = 128 : i64, damp_percent = 1.000000e-02 : f64, desc_act = false, group_size = 4 : i64, method = "gptq", mse_clip = false, static_groups = false, sym = false, true_sequential = false}}
-// GROUP: tensor<2x4xi8>
-// GROUP: tensor<2x2xf32>
-// GROUP: tensor<2x2xi32>
-// GROUP: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>
+// GROUP: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer, scale_type = f16, packed_zeros = true>
+// GROUP-SAME: tensor<2x4xi8>, {{.*}} : tensor<2x2xf16>, {{.*}} : tensor<2x1xi8>]
+// F32: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>
+// F32-SAME: tensor<2x4xi8>, {{.*}} : tensor<2x2xf32>, {{.*}} : tensor<2x2xi32>]
 
 // With act-order the groups are formed in permuted column order: the g_idx
 // part says which group (0 or 1) each of the 8 input columns belongs to.
-// ACT: #hfq.affine<bits = 3, granularity = group, group_size = 4, zero_point = integer, act_order = true>> = [{{.*}}, dense<[{{([01], ){7}[01]}}]> : tensor<8xi32>]
+// ACT: #hfq.affine<bits = 3, granularity = group, group_size = 4, zero_point = integer, act_order = true, scale_type = f16, packed_zeros = true>> = [{{.*}}, dense<[{{([01], ){7}[01]}}]> : tensor<8xi32>]
 
 // Static groups keep groups in column order: no g_idx.
 // STATIC-NOT: tensor<8xi32>
-// STATIC: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>
+// STATIC: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer, scale_type = f16, packed_zeros = true>
 
 // REPORT: quantized model.layers.0.mlp.up_proj [2x8] gptq: rel_rmse
 

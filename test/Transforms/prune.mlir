@@ -33,7 +33,7 @@
 
 // SGPT: #hfq.sparse<n = 2, m = 4>
 // JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sparsity = 5.000000e-01 : f64}
-// JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer>>
+// JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f16, packed_zeros = true>>
 
 // METHOD: error: unknown method 'random' (expected magnitude, structured or sparsegpt)
 // PATTERN: error: pattern must be N:M (e.g. 2:4), got '2-4'

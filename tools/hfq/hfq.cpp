@@ -257,6 +257,20 @@ cl::opt<double> qThreshold("threshold",
                            cl::cat(hfqCategory));
 cl::opt<int64_t> qAxis("axis", cl::desc("hqq: 1 groups inputs, 0 outputs"),
                        cl::init(1), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+cl::opt<numerics::ScaleType> qScaleType(
+    "scale-type",
+    cl::desc("element type of stored scales (rtn, hqq, gptq, awq, and "
+             "prune --bits); default f16, as GPTQ/AWQ checkpoints"),
+    cl::values(clEnumValN(numerics::ScaleType::F16, "f16", "IEEE half"),
+               clEnumValN(numerics::ScaleType::BF16, "bf16", "bfloat16"),
+               clEnumValN(numerics::ScaleType::F32, "f32", "float32")),
+    cl::init(numerics::ScaleType::F16), cl::sub(quantizeCmd), cl::sub(pruneCmd),
+    cl::cat(hfqCategory));
+cl::opt<bool> qPackZeros("pack-zeros",
+                         cl::desc("store integer zero points packed at the "
+                                  "code width (default; =false: i32)"),
+                         cl::init(true), cl::sub(quantizeCmd),
+                         cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<std::string> qCalib("calib",
                             cl::desc("gptq: statistics from hfq calibrate "
                                      "(.safetensors), or a text file to "
@@ -394,6 +408,8 @@ int runPruneCmd() {
   if (pCoupled.getNumOccurrences())
     o.coupled = pCoupled.empty() ? "all" : pCoupled.getValue();
   o.bits = pBits;
+  o.scaleType = qScaleType;
+  o.packZeros = qPackZeros;
   o.include.assign(pInclude.begin(), pInclude.end());
   o.exclude.assign(pExclude.begin(), pExclude.end());
   o.report = !quiet;
@@ -425,6 +441,10 @@ int runQuantizeCmd() {
     o.exclude.assign(qExclude.begin(), qExclude.end());
     o.report = !quiet;
   };
+  auto storage = [](auto &o) {
+    o.scaleType = qScaleType;
+    o.packZeros = qPackZeros;
+  };
   std::unique_ptr<mlir::Pass> pass;
   if (qMethod == "gptq") {
     GPTQOptions o;
@@ -438,6 +458,7 @@ int runQuantizeCmd() {
     o.damp = qDamp;
     o.mseClip = qMse;
     select(o);
+    storage(o);
     pass = createGPTQ(o);
   } else if (qMethod == "spqr") {
     SpQROptions o;
@@ -457,6 +478,7 @@ int runQuantizeCmd() {
     o.symmetric = qSym;
     o.clip = !qNoClip;
     select(o);
+    storage(o);
     pass = createAWQ(o);
   } else {
     QuantizeLinearsOptions o;
@@ -470,6 +492,7 @@ int runQuantizeCmd() {
     o.threshold = qThreshold;
     o.axis = qAxis;
     select(o);
+    storage(o);
     pass = createQuantizeLinears(o);
   }
   if (Error e = runQuantize(qModel, qOutput, std::move(pass), qMethod,

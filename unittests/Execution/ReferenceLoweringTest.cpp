@@ -515,18 +515,40 @@ QuantizeLinearsOptions opts(std::string method, unsigned bits, int64_t group,
   return o;
 }
 
+/// The same with scales kept in f32 and i32 zeros (the pre-f16 storage).
+QuantizeLinearsOptions f32Storage(QuantizeLinearsOptions o) {
+  o.scaleType = nx::ScaleType::F32;
+  o.packZeros = false;
+  return o;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Methods, QuantizePassMatchesOp,
     ::testing::Values(
+        // Default storage: f16 scales (rounded before zeros and codes are
+        // chosen), zeros packed at the code width.
         PassCase{"rtn4_g32", opts("rtn", 4, 32),
                  "#hfq.affine<bits = 4, granularity = group, group_size = 32, "
-                 "zero_point = integer>"},
+                 "zero_point = integer, scale_type = f16, packed_zeros = "
+                 "true>"},
+        PassCase{"rtn3_g32_bf16",
+                 [] {
+                   QuantizeLinearsOptions o = opts("rtn", 3, 32);
+                   o.scaleType = nx::ScaleType::BF16;
+                   return o;
+                 }(),
+                 "#hfq.affine<bits = 3, granularity = group, group_size = 32, "
+                 "zero_point = integer, scale_type = bf16, packed_zeros = "
+                 "true>"},
         PassCase{"rtn3_channel_sym", opts("rtn", 3, 0, true),
                  "#hfq.affine<bits = 3, granularity = channel, zero_point = "
-                 "symmetric>"},
+                 "symmetric, scale_type = f16>"},
         PassCase{"rtn8_tensor", opts("rtn", 8, -1),
                  "#hfq.affine<bits = 8, granularity = tensor, zero_point = "
-                 "integer>"},
+                 "integer, scale_type = f16, packed_zeros = true>"},
+        PassCase{"rtn4_g32_f32", f32Storage(opts("rtn", 4, 32)),
+                 "#hfq.affine<bits = 4, granularity = group, group_size = 32, "
+                 "zero_point = integer>"},
         PassCase{"nf4", opts("nf4", 4, 0),
                  "#hfq.codebook<kind = nf4, block_size = 64>"},
         PassCase{"fp4_dq", opts("fp4", 4, 0, false, true),
@@ -548,7 +570,9 @@ TEST(QuantizePass, MSEClipAndHQQMatchNumerics) {
   clip.bits = 3;
   clip.groupSize = 32;
   clip.clip.enabled = true;
+  clip.scaleType = nx::ScaleType::F16;
   nx::AffineScheme hqq;
+  hqq.scaleType = nx::ScaleType::F16;
   hqq.bits = 2;
   hqq.groupSize = 16;
   hqq.floatZero = true;

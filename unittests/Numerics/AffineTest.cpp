@@ -55,6 +55,55 @@ TEST(AffineRTN, KnownAnswerSymmetric) {
   EXPECT_EQ(q->codes, (std::vector<uint8_t>{0, 15, 8, 8}));
 }
 
+TEST(AffineRTN, F16ScaleIsRoundedBeforeZeroAndCodes) {
+  // [1, -2, 0.5, 0.25] at 4 bits: s = 3/15 = 0.2, which f16 stores as
+  // 0.199951171875 (0x3266). With that scale z = round(2 / s16) = 10 and
+  // 0.5 / s16 = 2.5006 rounds up to 3, where the f32 scale gives exactly
+  // 2.5 (ties to even: 2): codes [15, 0, 13, 11] against [15, 0, 12, 11].
+  std::vector<float> w = {1.0f, -2.0f, 0.5f, 0.25f};
+  AffineScheme f16 = scheme(4, AffineScheme::Granularity::Channel, 0, false);
+  f16.scaleType = ScaleType::F16;
+  auto q = quantizeRTN(w, 1, 4, f16);
+  ASSERT_TRUE(bool(q)) << llvm::toString(q.takeError());
+  EXPECT_EQ(q->scales[0], 0.199951171875f);
+  EXPECT_EQ(q->zeros[0], 10);
+  EXPECT_EQ(q->codes, (std::vector<uint8_t>{15, 0, 13, 11}));
+  auto q32 = quantizeRTN(
+      w, 1, 4, scheme(4, AffineScheme::Granularity::Channel, 0, false));
+  ASSERT_TRUE(bool(q32));
+  EXPECT_EQ(q32->codes, (std::vector<uint8_t>{15, 0, 12, 11}));
+  // The stored bytes are the f16 bit pattern, little-endian.
+  std::vector<char> bytes = scaleBytes(q->scales, ScaleType::F16);
+  ASSERT_EQ(bytes.size(), 2u);
+  EXPECT_EQ(uint8_t(bytes[0]), 0x66);
+  EXPECT_EQ(uint8_t(bytes[1]), 0x32);
+}
+
+TEST(AffineRTN, ScaleTypeRangeIsChecked) {
+  // |w| = 1e6 at 4 bits needs a scale of ~1.3e5, beyond f16's 65504.
+  std::vector<float> big = {1.0e6f, -1.0e6f, 0.0f, 1.0f};
+  AffineScheme f16 = scheme(4, AffineScheme::Granularity::Channel, 0, false);
+  f16.scaleType = ScaleType::F16;
+  auto q = quantizeRTN(big, 1, 4, f16);
+  ASSERT_FALSE(bool(q));
+  EXPECT_EQ(llvm::toString(q.takeError()),
+            "row 0, group 0: its scale does not fit in f16 (weights too large "
+            "for the scale type)");
+  // bf16 has f32's range.
+  f16.scaleType = ScaleType::BF16;
+  EXPECT_TRUE(bool(quantizeRTN(big, 1, 4, f16)));
+  // A tiny range keeps the smallest positive subnormal, never a zero scale.
+  std::vector<float> tiny = {1.0e-9f, -1.0e-9f, 0.0f, 5.0e-10f};
+  f16.scaleType = ScaleType::F16;
+  auto t = quantizeRTN(tiny, 1, 4, f16);
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->scales[0], std::ldexp(1.0f, -24));
+  for (uint8_t c : t->codes)
+    EXPECT_LE(c, 15);
+  EXPECT_GE(t->zeros[0], 0);
+  EXPECT_LE(t->zeros[0], 15);
+}
+
 TEST(AffineRTN, ErrorWithinHalfStep) {
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 0.05f);

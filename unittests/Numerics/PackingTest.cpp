@@ -110,3 +110,15 @@ TEST(Packing, RejectsBadStorageWidth) {
 }
 
 } // namespace
+
+TEST(Packing, RowsPaddedToWholeBytes) {
+  // Two rows of three 3-bit codes: 9 bits -> 2 bytes per row, LSB first:
+  // row 0 = 5 | 3 << 3 | 6 << 6 = 0x19D -> bytes 0x9D, 0x01.
+  auto packed = packRowsPadded({5, 3, 6, 7, 0, 1}, 2, 3, 3);
+  ASSERT_TRUE(bool(packed)) << llvm::toString(packed.takeError());
+  EXPECT_EQ(*packed, (std::vector<uint8_t>{0x9D, 0x01, 0x47, 0x00}));
+  auto bad = packRowsPadded({8}, 1, 1, 3);
+  ASSERT_FALSE(bool(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "code 8 at row 0, column 0 does not fit in 3 bits");
+}

@@ -19,6 +19,18 @@
 
 namespace mlir::hfq::numerics {
 
+/// The precision scales (and float zero points) are stored in.
+enum class ScaleType { F32, F16, BF16 };
+
+/// `x` rounded (to nearest, ties to even) to `type` and back. A positive
+/// value below the type's smallest subnormal becomes that subnormal, so a
+/// scale never rounds to zero; a value beyond its range becomes infinite.
+float roundToScaleType(float x, ScaleType type);
+
+/// The little-endian bytes of `values` stored as `type` (rounded as
+/// roundToScaleType does).
+std::vector<char> scaleBytes(llvm::ArrayRef<float> values, ScaleType type);
+
 /// How an affine scheme groups and offsets a [rows, cols] matrix. Groups run
 /// along the columns (axis 1, the input dimension of an HF linear weight).
 struct AffineScheme {
@@ -31,6 +43,13 @@ struct AffineScheme {
   bool symmetric = false;
   /// Asymmetric only: keep z = -lo / s unrounded (float zero points).
   bool floatZero = false;
+  /// The precision scales (and float zeros) are stored in. Quantizers round
+  /// every scale to it before computing the zero point and the codes, so
+  /// dequantizing with the stored scale is what the codes were chosen for;
+  /// integer zero points are then clamped to [0, 2^bits - 1]. A scale that
+  /// does not fit the type (weights beyond ~4.9e5 at 4 bits for f16) is an
+  /// error naming the group.
+  ScaleType scaleType = ScaleType::F32;
   /// GPTQ's optional MSE range search (Quantizer.find_params, mse=True):
   /// for p = 1, 1 - 1/grid, ..., (maxShrink * grid steps) the group's range
   /// [lo, hi] shrinks to [p lo, p hi]; the scale and zero of the p with the

@@ -45,6 +45,14 @@ llvm::Expected<std::vector<uint8_t>>
 unpackCodes(llvm::ArrayRef<uint32_t> containers, int64_t numCodes,
             unsigned codeBits, unsigned storageBits, BitOrder order);
 
+/// Packs each of `rows` rows of `cols` codes (each < 2^codeBits) as its own
+/// LSB-first bit stream into ceil(cols * codeBits / 8) bytes, the last one
+/// zero-padded: the layout of packed zero points, whose group counts rarely
+/// fill whole bytes.
+llvm::Expected<std::vector<uint8_t>>
+packRowsPadded(llvm::ArrayRef<uint8_t> codes, int64_t rows, int64_t cols,
+               unsigned codeBits);
+
 } // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_PACKING_H

@@ -3,6 +3,7 @@
 #ifndef HFQ_TRANSFORMS_PASSES_H
 #define HFQ_TRANSFORMS_PASSES_H
 
+#include "hfq/Numerics/Affine.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

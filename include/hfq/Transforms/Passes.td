@@ -10,6 +10,26 @@
 
 include "mlir/Pass/PassBase.td"
 
+// How the affine passes store scales and zero points: what GPTQ, AWQ and
+// compressed-tensors checkpoints store by default (f16 scales, zeros packed
+// at the code width).
+defvar HFQ_AffineStorageOptions = [
+  Option<"scaleType", "scale-type", "::mlir::hfq::numerics::ScaleType",
+         "::mlir::hfq::numerics::ScaleType::F16",
+         "element type of stored scales (and float zeros); quantizers round "
+         "each scale to it before choosing zeros and codes",
+         [{::llvm::cl::values(
+           clEnumValN(::mlir::hfq::numerics::ScaleType::F16, "f16",
+                      "IEEE half (GPTQ, AWQ, HQQ checkpoints)"),
+           clEnumValN(::mlir::hfq::numerics::ScaleType::BF16, "bf16",
+                      "bfloat16"),
+           clEnumValN(::mlir::hfq::numerics::ScaleType::F32, "f32",
+                      "the f32 weight's own type"))}]>,
+  Option<"packZeros", "pack-zeros", "bool", "true",
+         "store integer zero points as bits-wide codes packed into i8 "
+         "(false: one i32 per group)">
+];
+
 def InstrumentLinears : Pass<"hfq-instrument-linears", "::mlir::ModuleOp"> {
   let summary = "Report the input of every linear layer to a calibration recorder";
   let description = [{
@@ -87,7 +107,7 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
     with `report` every quantized linear prints its relative RMS error and
     time to stderr.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"method", "method", "std::string", "\"rtn\"",
            "rtn | nf4 | fp4 | int8 | hqq">,
     Option<"bits", "bits", "unsigned", "4", "code width for rtn and hqq (2..8)">,
@@ -119,7 +139,7 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
                "regexes of linear names to leave in float">,
     Option<"report", "report", "bool", "false",
            "print one line per quantized linear to stderr">
-  ];
+  ], HFQ_AffineStorageOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
@@ -152,7 +172,7 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     Hessians then serve only to check, on layer 0, that the C++ layer
     reproduces the compiled model (relative difference below 1e-4).
   }];
-  let options = [
+  let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
            "calibration statistics (.safetensors from hfq calibrate)">,
     Option<"bits", "bits", "unsigned", "4", "code width (2..8)">,
@@ -178,7 +198,7 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
                "regexes of linear names to leave in float">,
     Option<"report", "report", "bool", "false",
            "print one line per quantized linear to stderr">
-  ];
+  ], HFQ_AffineStorageOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
@@ -214,7 +234,7 @@ def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
     weights become inline f32 values of their globals, so a quantized model
     directory stores them under their own names.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
            "statistics from hfq calibrate --keep-inputs (.safetensors)">,
     Option<"bits", "bits", "unsigned", "4", "code width (2..8)">,
@@ -236,7 +256,7 @@ def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
                "regexes of linear names to leave in float">,
     Option<"report", "report", "bool", "false",
            "print the chosen ratios and one line per linear to stderr">
-  ];
+  ], HFQ_AffineStorageOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
@@ -317,7 +337,7 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
     per weight, the non-zeros, row offsets); jointly quantized ones are
     `#hfq.affine` per-channel weights whose pruned codes dequantize to 0.
   }];
-  let options = [
+  let options = !listconcat([
     Option<"method", "method", "std::string", "\"magnitude\"",
            "magnitude | structured | sparsegpt">,
     Option<"sparsity", "sparsity", "double", "0.5",
@@ -344,7 +364,7 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
                "regexes of linear names to leave alone">,
     Option<"report", "report", "bool", "false",
            "print one line per pruned linear to stderr">
-  ];
+  ], HFQ_AffineStorageOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }

@@ -154,7 +154,8 @@ mlir::hfq::convertQuantToHFQ(const QuantConstant &value,
       ctx, bits, granularity, axis,
       granularity == Granularity::group ? groupSize : 0,
       symmetric ? ZeroPoint::symmetric : ZeroPoint::integer,
-      /*actOrder=*/false, /*storageBits=*/8, PackOrder::lsb_first);
+      /*actOrder=*/false, /*storageBits=*/8, PackOrder::lsb_first,
+      /*scaleType=*/FloatType(), /*packedZeros=*/false);
   QTensorType type = QTensorType::getChecked(
       emitError, ctx, shape, expressed, cast<EncodingAttrInterface>(encoding));
   if (!type)

@@ -357,3 +357,21 @@ func.func @wrong_type() -> tensor<4x2xf32> {
   %w = hfq.load @w : tensor<4x2xf32>
   return %w : tensor<4x2xf32>
 }
+
+// -----
+
+// expected-error @+1 {{scale_type must be f16, bf16 or f32, got 'f64'}}
+func.func private @scale_f64(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f64>>)
+
+// -----
+
+// expected-error @+1 {{packed_zeros needs integer zero points}}
+func.func private @packed_symmetric(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = symmetric, packed_zeros = true>>)
+
+// -----
+
+func.func @f32_scales_for_f16_encoding(%c: tensor<4x144xi8>, %s: tensor<4x9xf32>, %z: tensor<4x5xi8>) {
+  // expected-error @+1 {{operand #1 (scales) must be 'tensor<4x9xf16>' for this encoding, got 'tensor<4x9xf32>'}}
+  %q = hfq.assemble %c, %s, %z : tensor<4x144xi8>, tensor<4x9xf32>, tensor<4x5xi8> -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
+  return
+}

@@ -117,3 +117,12 @@ func.func @loads(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %y = hfq.linear %x, %u : tensor<3x4xf32>, !hfq.qtensor<2x4xf32, #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric>> -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// Scales stored as f16 and zeros packed at the code width: 9 groups of 4-bit
+// zeros take 5 bytes a row.
+// CHECK-LABEL: func.func @affine_f16_packed_zeros
+// CHECK: hfq.assemble {{.*}} : tensor<4x144xi8>, tensor<4x9xf16>, tensor<4x5xi8> -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
+func.func @affine_f16_packed_zeros(%c: tensor<4x144xi8>, %s: tensor<4x9xf16>, %z: tensor<4x5xi8>) -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>> {
+  %q = hfq.assemble %c, %s, %z : tensor<4x144xi8>, tensor<4x9xf16>, tensor<4x5xi8> -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
+  return %q : !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
+}

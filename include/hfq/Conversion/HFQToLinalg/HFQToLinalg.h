@@ -12,6 +12,11 @@
 
 namespace mlir::hfq {
 
+/// Attaches the reference lowering of every hfq encoding
+/// (EncodingLoweringAttrInterface) to the hfq dialect's attributes. The
+/// conversion patterns need it; registerAllDialects calls it.
+void registerHFQToLinalgInterfaces(DialectRegistry &registry);
+
 /// Adds the 1:N conversion of `!hfq.qtensor` to its storage parts; all other
 /// types are left as they are.
 void populateHFQToLinalgTypeConversion(TypeConverter &converter);

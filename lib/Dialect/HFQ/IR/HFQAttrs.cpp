@@ -11,7 +11,12 @@
 
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -83,8 +88,15 @@ LogicalResult
 AffineEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            unsigned bits, Granularity granularity, int64_t axis,
                            int64_t groupSize, ZeroPoint zeroPoint,
-                           bool actOrder, unsigned storageBits,
-                           PackOrder order) {
+                           bool actOrder, unsigned storageBits, PackOrder order,
+                           FloatType scaleType, bool packedZeros) {
+  if (scaleType && !scaleType.isF16() && !scaleType.isBF16() &&
+      !scaleType.isF32())
+    return emitError() << "scale_type must be f16, bf16 or f32, got "
+                       << scaleType;
+  if (packedZeros && zeroPoint != ZeroPoint::integer &&
+      zeroPoint != ZeroPoint::integer_minus_one)
+    return emitError() << "packed_zeros needs integer zero points";
   if (bits < 2 || bits > 8)
     return emitError() << "bits must be in [2, 8], got " << bits;
   if (axis < 0)
@@ -147,14 +159,21 @@ AffineEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
     groupShape.assign(shape.begin(), shape.end());
     groupShape[getAxis()] = getNumGroups(shape[getAxis()]);
   }
+  FloatType scaleType = getScaleStorageType(elementType);
   SmallVector<RankedTensorType> parts = {
       packedCodesType(shape, getBits(), getStorageBits(), ctx),
-      RankedTensorType::get(groupShape, elementType)};
-  if (getZeroPoint() == ZeroPoint::float_)
-    parts.push_back(RankedTensorType::get(groupShape, elementType));
-  else if (getZeroPoint() != ZeroPoint::symmetric)
+      RankedTensorType::get(groupShape, scaleType)};
+  if (getZeroPoint() == ZeroPoint::float_) {
+    parts.push_back(RankedTensorType::get(groupShape, scaleType));
+  } else if (getPackedZeros()) {
+    // Each row its own bit stream, padded to whole bytes.
+    SmallVector<int64_t> packed(groupShape);
+    packed.back() = (groupShape.back() * getBits() + 7) / 8;
+    parts.push_back(RankedTensorType::get(packed, IntegerType::get(ctx, 8)));
+  } else if (getZeroPoint() != ZeroPoint::symmetric) {
     parts.push_back(
         RankedTensorType::get(groupShape, IntegerType::get(ctx, 32)));
+  }
   if (getActOrder())
     parts.push_back(RankedTensorType::get({shape[getAxis()]},
                                           IntegerType::get(ctx, 32)));
@@ -411,6 +430,106 @@ SpQREncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
   if (getActOrder())
     types.push_back(RankedTensorType::get({in}, i32));
   return types;
+}
+
+//===----------------------------------------------------------------------===//
+// Stored data of index-bearing parts
+//===----------------------------------------------------------------------===//
+
+/// The values of a part's little-endian bytes.
+template <typename T> static std::vector<T> valuesOf(ArrayRef<char> bytes) {
+  std::vector<T> out(bytes.size() / sizeof(T));
+  if (!out.empty())
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+  return out;
+}
+
+using ReportFn = function_ref<void(StringRef, const Twine &)>;
+
+/// Every act-order g_idx entry names one of `groups` groups.
+static LogicalResult verifyGroupIndex(ArrayRef<char> gIdx, int64_t groups,
+                                      ReportFn report) {
+  for (int32_t g : valuesOf<int32_t>(gIdx))
+    if (g < 0 || g >= groups) {
+      report("g_idx", llvm::formatv("group {0} outside [0, {1})", g, groups));
+      return failure();
+    }
+  return success();
+}
+
+LogicalResult AffineEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
+                                                 ArrayRef<ArrayRef<char>> parts,
+                                                 ReportFn report) const {
+  if (!getActOrder())
+    return success();
+  auto types = getPartTypes(shape, Float32Type::get(getContext()));
+  return verifyGroupIndex(parts.back(), types[1].getShape()[getAxis()], report);
+}
+
+LogicalResult SpQREncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
+                                               ArrayRef<ArrayRef<char>> parts,
+                                               ReportFn report) const {
+  if (getActOrder() &&
+      failed(verifyGroupIndex(parts[10], shape[1] / getGroupSize(), report)))
+    return failure();
+  std::vector<int32_t> rowPtr = valuesOf<int32_t>(parts[7]);
+  if (rowPtr.empty() || rowPtr.front() != 0 || rowPtr.back() != getOutliers() ||
+      !std::is_sorted(rowPtr.begin(), rowPtr.end())) {
+    report("outlier_row_ptr",
+           llvm::formatv("not a CSR row pointer over {0} outliers (from 0, "
+                         "non-decreasing)",
+                         getOutliers()));
+    return failure();
+  }
+  for (int32_t c : valuesOf<int32_t>(parts[8]))
+    if (c < 0 || c >= shape[1]) {
+      report("outlier_cols",
+             llvm::formatv("column {0} outside [0, {1})", c, shape[1]));
+      return failure();
+    }
+  return success();
+}
+
+LogicalResult
+BitmaskEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
+                                    ArrayRef<ArrayRef<char>> parts,
+                                    ReportFn report) const {
+  std::vector<uint8_t> mask = valuesOf<uint8_t>(parts[0]);
+  std::vector<int64_t> offsets = valuesOf<int64_t>(parts[2]);
+  const int64_t bytes = (shape[1] + 7) / 8;
+  int64_t kept = 0;
+  for (int64_t r = 0; r < shape[0]; ++r) {
+    if (offsets[r] != kept) {
+      report("row_offsets",
+             llvm::formatv("row {0} starts at {1}, but the mask keeps {2} "
+                           "elements before it",
+                           r, offsets[r], kept));
+      return failure();
+    }
+    for (int64_t c = 0; c < bytes; ++c) {
+      uint8_t byte = mask[r * bytes + c];
+      if (c == bytes - 1 && shape[1] % 8 && byte >> (shape[1] % 8)) {
+        report("bitmask",
+               llvm::formatv("row {0} sets bits past column {1}", r, shape[1]));
+        return failure();
+      }
+      kept += llvm::popcount(byte);
+    }
+  }
+  if (kept != getKept()) {
+    report("bitmask", llvm::formatv("{0} bits set, the encoding keeps {1}",
+                                    kept, getKept()));
+    return failure();
+  }
+  return success();
+}
+
+int64_t BitmaskEncodingAttr::getStoredElementCount(int64_t) const {
+  return getKept();
+}
+
+int64_t SparseEncodingAttr::getStoredElementCount(int64_t numElements) const {
+  return numElements / getM() * getN();
 }
 
 //===----------------------------------------------------------------------===//

@@ -4,12 +4,15 @@ or from its parts, by the encoding config.json names:
   #hfq.bitmask  bitmask U8 [rows, ceil(cols/8)] (lsb first), values F32,
                 row_offsets I64 (compressed-tensors' sparse-bitmask)
   #hfq.affine   with integer zeros and no g_idx: codes U8 packed lsb first,
-                scales F32 and zeros I32 [rows, groups]
+                scales F32 or F16 [rows, groups], zeros I32 [rows, groups]
+                or (packed_zeros) bits-wide codes, each row an lsb-first bit
+                stream padded to whole bytes
 """
 import json
 import struct
 
-FORMATS = {"F32": "f", "F64": "d", "I32": "i", "I64": "q", "U8": "B"}
+FORMATS = {"F32": "f", "F64": "d", "I32": "i", "I64": "q", "U8": "B",
+           "F16": "e"}
 
 
 def read_safetensors(path):
@@ -28,6 +31,12 @@ def read_safetensors(path):
         out[name] = (info["shape"], struct.unpack(
             "<%d%s" % (count, code), data[8 + n + b:8 + n + e]))
     return out
+
+
+def unpack_row(data, count, bits):
+    """`count` codes of an lsb-first bit stream."""
+    stream = int.from_bytes(bytes(data), "little")
+    return [stream >> (bits * i) & ((1 << bits) - 1) for i in range(count)]
 
 
 class Model:
@@ -74,7 +83,12 @@ class Model:
             bits = int(enc.split("bits = ")[1].split(",")[0].split(">")[0])
             (rows, packed), codes = part("codes")
             (_, groups), scales = part("scales")
-            _, zeros = part("zeros")
+            (_, zero_bytes), zeros = part("zeros")
+            if "packed_zeros = true" in enc:
+                zeros = [unpack_row(zeros[r * zero_bytes:(r + 1) * zero_bytes],
+                                    groups, bits)
+                         for r in range(rows)]
+                zeros = [z for row in zeros for z in row]
             per_byte = 8 // bits
             cols = packed * per_byte
             group, mask = cols // groups, (1 << bits) - 1

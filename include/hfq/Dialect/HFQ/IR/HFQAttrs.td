@@ -20,7 +20,8 @@ class HFQ_DefaultEnumParameter<EnumInfo info, string default>
 }
 
 def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
-    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
+        ["verifyPartData"]>]> {
   let summary = "integer codes with per-group scales and zero points";
   let description = [{
     `w = (q - z) * s`, with unsigned `bits`-bit codes `q` and one scale `s`
@@ -37,8 +38,12 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     of groups (all ones for `tensor`). `zero_point` says how `z` is stored:
     `symmetric` stores none and uses `z = 2^(bits-1)`; `integer` stores `z`;
     `integer_minus_one` stores `z - 1` (GPTQ v1 checkpoints); `float` stores a
-    floating-point `z` (HQQ). Integer zeros are `i32` parts, float zeros have
-    the weight's element type.
+    floating-point `z` (HQQ). Integer zeros are `i32` parts, or with
+    `packed_zeros` `bits`-wide codes packed like the codes, LSB first, each
+    row of the zeros tensor its own stream padded to whole `i8` bytes (the
+    size GPTQ's qzeros and AWQ's zeros take). Scales (and float zeros) are
+    stored in `scale_type` (`f16`, `bf16` or `f32`; the weight's element type
+    when absent) and widened to the element type when dequantizing.
 
     `act_order` (GPTQ desc_act) adds an `i32` part `g_idx` with one entry per
     index along `axis`: the group that index belongs to, replacing the
@@ -55,6 +60,8 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     #hfq.affine<bits = 8, granularity = channel, zero_point = symmetric, storage_bits = 8>
     #hfq.affine<bits = 3, granularity = group, group_size = 128,
                 zero_point = integer_minus_one, act_order = true, storage_bits = 32>
+    #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer,
+                scale_type = f16, packed_zeros = true>   // what hfq quantize writes
     ```
   }];
   let parameters = (ins
@@ -65,11 +72,17 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     EnumParameter<HFQ_ZeroPoint>:$zero_point,
     DefaultValuedParameter<"bool", "false">:$act_order,
     DefaultValuedParameter<"unsigned", "8">:$storage_bits,
-    HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::lsb_first">:$order
+    HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::lsb_first">:$order,
+    OptionalParameter<"::mlir::FloatType">:$scale_type,
+    DefaultValuedParameter<"bool", "false">:$packed_zeros
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// The element type scales (and float zeros) are stored in.
+    ::mlir::FloatType getScaleStorageType(::mlir::FloatType elementType) const {
+      return getScaleType() ? getScaleType() : elementType;
+    }
     /// Largest code value, 2^bits - 1.
     int64_t getMaxCode() const { return (int64_t(1) << getBits()) - 1; }
     /// Number of groups along the axis for a dimension of the given size.
@@ -121,7 +134,8 @@ def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
 }
 
 def HFQ_SparseEncodingAttr : HFQ_Attr<"SparseEncoding", "sparse",
-    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
+        ["getStoredElementCount"]>]> {
   let summary = "N:M semi-structured sparsity (n kept of every m)";
   let description = [{
     In every run of `m` consecutive elements along the last dimension at most
@@ -150,7 +164,8 @@ def HFQ_SparseEncodingAttr : HFQ_Attr<"SparseEncoding", "sparse",
 }
 
 def HFQ_BitmaskEncodingAttr : HFQ_Attr<"BitmaskEncoding", "bitmask",
-    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
+        ["verifyPartData", "getStoredElementCount"]>]> {
   let summary = "unstructured sparsity: a bitmask and the kept values";
   let description = [{
     compressed-tensors' `sparse-bitmask` layout of an `[out, in]` weight with
@@ -174,7 +189,8 @@ def HFQ_BitmaskEncodingAttr : HFQ_Attr<"BitmaskEncoding", "bitmask",
 }
 
 def HFQ_SpQREncodingAttr : HFQ_Attr<"SpQREncoding", "spqr",
-    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
+        ["verifyPartData"]>]> {
   let summary = "SpQR: small groups, quantized statistics, sparse outliers";
   let description = [{
     SpQR's representation of an `[out, in]` weight (numerics/SpQR.h): codes

@@ -37,7 +37,29 @@ def HFQ_EncodingAttrInterface : AttrInterface<"EncodingAttrInterface"> {
         Types of the storage parts for a weight of the given logical shape and
         element type. Only meaningful once verifyForShape succeeded.
       }], "::llvm::SmallVector<::mlir::RankedTensorType>", "getPartTypes", (ins
-        "::llvm::ArrayRef<int64_t>":$shape, "::mlir::FloatType":$elementType)>
+        "::llvm::ArrayRef<int64_t>":$shape, "::mlir::FloatType":$elementType)>,
+    InterfaceMethod<[{
+        Checks the stored values of parts that index into other parts or
+        into the weight (act-order g_idx, CSR outliers, bitmask offsets), so
+        that data read from a file cannot make the lowered code read out of
+        bounds. `parts` holds each part's little-endian bytes, of the types
+        getPartTypes gives; the first problem found is reported with the
+        part's name. Encodings without such parts accept everything.
+      }], "::llvm::LogicalResult", "verifyPartData", (ins
+        "::llvm::ArrayRef<int64_t>":$shape,
+        "::llvm::ArrayRef<::llvm::ArrayRef<char>>":$parts,
+        "::llvm::function_ref<void(::llvm::StringRef, const ::llvm::Twine &)>":$report),
+      /*methodBody=*/[{}], /*defaultImplementation=*/[{
+        return ::mlir::success();
+      }]>,
+    InterfaceMethod<[{
+        How many of the weight's `numElements` logical elements are stored;
+        the others are structural zeros (pruning masks). Dense encodings
+        store all of them.
+      }], "int64_t", "getStoredElementCount", (ins "int64_t":$numElements),
+      /*methodBody=*/[{}], /*defaultImplementation=*/[{
+        return numElements;
+      }]>
   ];
 }
 
