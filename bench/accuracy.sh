@@ -51,7 +51,7 @@ for bits in 4 3; do
   for g in 0 32; do
     label=$([ $g = 0 ] && echo per-channel || echo g$g)
     quant_configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
-    quant_configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g")
+    quant_configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order=false")
     quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order")
     quant_configs+=("gptq $bits-bit $label act-order true-sequential|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order --true-sequential")
     if [ "$SET" = calib ]; then

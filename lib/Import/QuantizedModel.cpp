@@ -198,24 +198,13 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   for (GlobalOp global : module.getOps<GlobalOp>()) {
     std::string name = global.getSymName().str();
     auto qtype = dyn_cast<QTensorType>(global.getType());
-    SmallVector<std::string> suffixes;
-    SmallVector<RankedTensorType> types;
-    if (qtype) {
-      types = qtype.getEncoding().getPartTypes(qtype.getShape(),
-                                               qtype.getElementType());
-      for (StringRef part : qtype.getEncoding().getPartNames())
-        suffixes.push_back(("." + part).str());
-    } else {
-      types.push_back(cast<RankedTensorType>(global.getType()));
-      suffixes.push_back("");
-    }
     uint64_t bytes = 0;
     if (ParameterAttr param = global.getParameter()) {
       if (param.getScope().getValue() != kModelScope)
         return fail("@" + name + " reads parameter scope '" +
                     param.getScope().getValue() + "'; only '" + kModelScope +
                     "' (the source checkpoint) can be written");
-      for (const std::string &suffix : suffixes) {
+      for (const auto &[suffix, type] : global.getStoredTensors()) {
         std::string key = param.getKey().str() + suffix;
         const io::Checkpoint::Entry *e = source.find(key);
         if (!e)
@@ -227,16 +216,17 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       }
     } else {
       auto inlineParts = dyn_cast<ArrayAttr>(global.getValue());
-      for (auto [i, type] : llvm::enumerate(types)) {
+      for (auto [i, stored] : llvm::enumerate(global.getStoredTensors())) {
+        auto [suffix, type] = stored;
         Attribute value = inlineParts ? inlineParts[i] : global.getValue();
         std::optional<io::DType> dtype = dtypeOf(type.getElementType());
         if (!dtype)
-          return fail("@" + name + suffixes[i] +
+          return fail("@" + name + suffix +
                       ": only i8, i32, i64, f16 and f32 tensors can be "
                       "written");
         auto data = bytesOf(value);
         if (!data)
-          return fail("@" + name + suffixes[i] + ": " +
+          return fail("@" + name + suffix + ": " +
                       llvm::toString(data.takeError()));
         bytes += data->size();
         if (!qtype && readers.count(global)) {
@@ -246,7 +236,7 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
           summary.denseWeights += count;
           summary.denseZeros += std::count(values, values + count, 0.0f);
         }
-        add({name + suffixes[i], *dtype,
+        add({name + suffix, *dtype,
              std::vector<int64_t>(type.getShape().begin(),
                                   type.getShape().end()),
              std::move(*data)});

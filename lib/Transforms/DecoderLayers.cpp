@@ -14,7 +14,7 @@ llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
                                                 llvm::StringRef pass) {
   auto *dialect = module.getContext()->getLoadedDialect<HFQDialect>();
   std::optional<llvm::StringRef> dir =
-      dialect ? dialect->lookupParameterScope("model") : std::nullopt;
+      dialect ? dialect->lookupParameterScope(kModelScope) : std::nullopt;
   if (!dir)
     return llvm::createStringError(
         pass + " needs the model's config: parameter scope 'model' is not "

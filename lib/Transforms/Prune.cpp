@@ -181,23 +181,20 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       module.emitError() << message;
       signalPassFailure();
     };
-    if (method != "magnitude" && method != "structured" && method != "sparsegpt")
-      return fail("unknown method '" + method +
-                  "' (expected magnitude, structured or sparsegpt)");
     nx::NMPattern nm;
     if (!pattern.empty()) {
       auto [a, b] = llvm::StringRef(pattern).split(':');
       if (a.getAsInteger(10, nm.n) || b.getAsInteger(10, nm.m))
         return fail("pattern must be N:M (e.g. 2:4), got '" + pattern + "'");
-      if (method == "structured")
+      if (method == PruneMethod::structured)
         return fail("structured pruning takes no N:M pattern");
     }
     if (!(sparsity >= 0.0 && sparsity < 1.0))
       return fail(llvm::formatv("sparsity {0} is outside [0, 1)",
                                 double(sparsity)));
-    if (bits != 0 && (bits < 2 || bits > 8 || method != "sparsegpt"))
+    if (bits != 0 && (bits < 2 || bits > 8 || method != PruneMethod::sparsegpt))
       return fail("bits (joint quantization) is for sparsegpt, 2..8");
-    if (method == "sparsegpt" && stats.empty())
+    if (method == PruneMethod::sparsegpt && stats.empty())
       return fail("sparsegpt needs stats=<file> (from hfq calibrate)");
     SparseEncodingAttr enc;
     if (nm.enabled() && !bits) {
@@ -206,11 +203,11 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       if (!enc)
         return signalPassFailure();
     }
-    if (!coupled.empty() && coupled != "mlp" && coupled != "heads" &&
-        coupled != "all")
-      return fail("coupled must be mlp, heads or all, got '" + coupled + "'");
-    const bool coupledMLP = coupled == "mlp" || coupled == "all";
-    const bool coupledHeads = coupled == "heads" || coupled == "all";
+    const bool isCoupled = coupled != CoupledUnits::none;
+    const bool coupledMLP =
+        coupled == CoupledUnits::mlp || coupled == CoupledUnits::all;
+    const bool coupledHeads =
+        coupled == CoupledUnits::heads || coupled == CoupledUnits::all;
     LinearSelection selection;
     std::vector<std::string> includes(include.begin(), include.end());
     if (include.empty() && coupledMLP)
@@ -219,17 +216,17 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       includes.push_back("\\.self_attn\\.(q|k|v|o)_proj$");
     if (failed(selection.init(module, includes, exclude)))
       return signalPassFailure();
-    if (!coupled.empty() && method != "structured")
+    if (isCoupled && method != PruneMethod::structured)
       return fail("coupled is an option of structured pruning");
     CoupledMasks coupledKeep;
-    if (!coupled.empty()) {
+    if (isCoupled) {
       auto c = coupledMasks(module, coupledMLP, coupledHeads, sparsity);
       if (!c)
         return fail(llvm::toString(c.takeError()));
       coupledKeep = std::move(*c);
     }
     std::unique_ptr<io::SafetensorsFile> file;
-    if (method == "sparsegpt") {
+    if (method == PruneMethod::sparsegpt) {
       auto opened = io::SafetensorsFile::open(stats);
       if (!opened)
         return fail(llvm::toString(opened.takeError()));
@@ -237,7 +234,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
     }
 
     if (failed(rewriteLinearWeights(
-            module, selection, method, report,
+            module, selection, stringify(method), report,
             [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
                 int64_t cols) -> llvm::Expected<Quantized> {
               nx::AffineScheme scheme;
@@ -247,12 +244,12 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                 scheme.scaleType = scaleType;
               }
               auto prune = [&]() -> llvm::Expected<nx::PruneResult> {
-                if (method == "magnitude")
+                if (method == PruneMethod::magnitude)
                   return nx::pruneMagnitude(w, rows, cols, sparsity, nm);
-                if (method == "structured" && coupled.empty())
+                if (method == PruneMethod::structured && !isCoupled)
                   return nx::pruneStructured(w, rows, cols, sparsity,
                                              int(axis), unit);
-                if (method == "structured") {
+                if (method == PruneMethod::structured) {
                   auto it = coupledKeep.find(linearName(op));
                   if (it == coupledKeep.end())
                     return llvm::createStringError(
@@ -305,15 +302,17 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
 
     OpBuilder b(&getContext());
     SmallVector<NamedAttribute> settings = {
-        b.getNamedAttr("method", b.getStringAttr(method)),
-        b.getNamedAttr("sparsity", b.getF64FloatAttr(nm.enabled()
-                                                         ? 1.0 - double(nm.n) / double(nm.m)
-                                                         : double(sparsity)))};
+        b.getNamedAttr("method", b.getStringAttr(stringify(method))),
+        b.getNamedAttr("sparsity",
+                       b.getF64FloatAttr(nm.enabled()
+                                             ? 1.0 - double(nm.n) / double(nm.m)
+                                             : double(sparsity)))};
     if (nm.enabled())
       settings.push_back(b.getNamedAttr("pattern", b.getStringAttr(pattern)));
-    if (method == "structured" && !coupled.empty())
-      settings.push_back(b.getNamedAttr("coupled", b.getStringAttr(coupled)));
-    else if (method == "structured") {
+    if (method == PruneMethod::structured && isCoupled)
+      settings.push_back(
+          b.getNamedAttr("coupled", b.getStringAttr(stringify(coupled))));
+    else if (method == PruneMethod::structured) {
       settings.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
       settings.push_back(b.getNamedAttr("unit", b.getI64IntegerAttr(unit)));
     }

@@ -35,28 +35,26 @@ struct QuantizeLinearsPass
   LinearSelection selection;
 
   LogicalResult validateOptions(ModuleOp module) {
-    static const char *methods[] = {"rtn", "nf4", "fp4", "int8", "hqq"};
-    if (!llvm::is_contained(methods, method))
-      return module.emitError() << "unknown method '" << method
-                                << "' (expected rtn, nf4, fp4, int8 or hqq)";
-    if ((method == "rtn" || method == "hqq") && (bits < 2 || bits > 8))
+    if ((method == QuantizeMethod::rtn || method == QuantizeMethod::hqq) &&
+        (bits < 2 || bits > 8))
       return module.emitError() << "bits = " << unsigned(bits) << " is outside 2..8";
     if (groupSize < -1)
       return module.emitError() << "group-size must be -1 (per tensor), 0 (per "
                                    "channel) or positive, got "
                                 << int64_t(groupSize);
-    if (method == "hqq" && (axis < 0 || axis > 1))
+    if (method == QuantizeMethod::hqq && (axis < 0 || axis > 1))
       return module.emitError() << "axis must be 0 or 1, got " << int64_t(axis);
-    if (method == "hqq" && groupSize == -1)
+    if (method == QuantizeMethod::hqq && groupSize == -1)
       return module.emitError() << "hqq quantizes per channel or per group, "
                                    "not per tensor";
-    if ((method == "nf4" || method == "fp4") &&
+    if ((method == QuantizeMethod::nf4 || method == QuantizeMethod::fp4) &&
         (blockSize < 32 || blockSize > 4096))
       return module.emitError() << "block-size must be in 32..4096, got "
                                 << int64_t(blockSize);
     if (doubleQuant && doubleQuantBlock <= 0)
       return module.emitError() << "double-quant-block must be positive";
-    if (method == "int8" && (!(threshold >= 0.0) || !std::isfinite(threshold)))
+    if (method == QuantizeMethod::int8 &&
+        (!(threshold >= 0.0) || !std::isfinite(threshold)))
       return module.emitError() << "threshold must be finite and >= 0";
     return selection.init(module, include, exclude);
   }
@@ -65,8 +63,8 @@ struct QuantizeLinearsPass
                                      int64_t cols) {
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
-    if (method == "nf4" || method == "fp4") {
-      bool nf4 = method == "nf4";
+    if (method == QuantizeMethod::nf4 || method == QuantizeMethod::fp4) {
+      bool nf4 = method == QuantizeMethod::nf4;
       int64_t dq = doubleQuant ? int64_t(doubleQuantBlock) : 0;
       llvm::ArrayRef<float> table = nf4 ? nx::nf4Table() : nx::fp4Table();
       auto q = nx::quantizeCodebook(w, table, blockSize, dq);
@@ -95,7 +93,7 @@ struct QuantizeLinearsPass
     }
 
     nx::AffineScheme scheme;
-    scheme.bits = method == "int8" ? 8 : bits;
+    scheme.bits = method == QuantizeMethod::int8 ? 8 : bits;
     scheme.granularity = groupSize == -1  ? nx::AffineScheme::Granularity::Tensor
                          : groupSize == 0 ? nx::AffineScheme::Granularity::Channel
                                           : nx::AffineScheme::Granularity::Group;
@@ -103,7 +101,7 @@ struct QuantizeLinearsPass
     auto granularity = groupSize == -1  ? Granularity::tensor
                        : groupSize == 0 ? Granularity::channel
                                         : Granularity::group;
-    if (method == "int8") {
+    if (method == QuantizeMethod::int8) {
       scheme.granularity = nx::AffineScheme::Granularity::Channel;
       scheme.symmetric = true;
       auto q = nx::quantizeInt8Rowwise(w, rows, cols);
@@ -117,7 +115,7 @@ struct QuantizeLinearsPass
     }
     FloatType storedScale = scaleStorageAttrType(ctx, scaleType);
     scheme.scaleType = scaleType;
-    if (method == "rtn") {
+    if (method == QuantizeMethod::rtn) {
       scheme.symmetric = symmetric;
       scheme.clip.enabled = mseClip;
       auto q = nx::quantizeRTN(w, rows, cols, scheme);
@@ -158,11 +156,11 @@ struct QuantizeLinearsPass
     ModuleOp module = getOperation();
     if (failed(validateOptions(module)) ||
         failed(rewriteLinearWeights(
-            module, selection, method, report,
+            module, selection, stringify(method), report,
             [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,
                 int64_t cols) -> llvm::Expected<Quantized> {
               auto q = quantize(w, rows, cols);
-              if (q && method == "int8")
+              if (q && method == QuantizeMethod::int8)
                 q->outlierThreshold = double(threshold);
               return q;
             })))
@@ -170,27 +168,27 @@ struct QuantizeLinearsPass
 
     OpBuilder b(module.getContext());
     SmallVector<NamedAttribute> settings = {
-        b.getNamedAttr("method", b.getStringAttr(method))};
-    if (method == "rtn" || method == "hqq") {
+        b.getNamedAttr("method", b.getStringAttr(stringify(method)))};
+    if (method == QuantizeMethod::rtn || method == QuantizeMethod::hqq) {
       settings.push_back(b.getNamedAttr("bits", b.getI64IntegerAttr(bits)));
       settings.push_back(
           b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)));
     }
-    if (method == "rtn") {
+    if (method == QuantizeMethod::rtn) {
       settings.push_back(b.getNamedAttr("sym", b.getBoolAttr(symmetric)));
       settings.push_back(b.getNamedAttr("mse_clip", b.getBoolAttr(mseClip)));
     }
-    if (method == "nf4" || method == "fp4") {
+    if (method == QuantizeMethod::nf4 || method == QuantizeMethod::fp4) {
       settings.push_back(
           b.getNamedAttr("block_size", b.getI64IntegerAttr(blockSize)));
       settings.push_back(b.getNamedAttr(
           "double_quant_block",
           b.getI64IntegerAttr(doubleQuant ? int64_t(doubleQuantBlock) : 0)));
     }
-    if (method == "int8")
+    if (method == QuantizeMethod::int8)
       settings.push_back(
           b.getNamedAttr("threshold", b.getF64FloatAttr(threshold)));
-    if (method == "hqq") {
+    if (method == QuantizeMethod::hqq) {
       settings.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
       settings.push_back(
           b.getNamedAttr("iters", b.getI64IntegerAttr(hqqIters)));

@@ -35,7 +35,7 @@
 // JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sparsity = 5.000000e-01 : f64}
 // JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f16, packed_zeros = true>>
 
-// METHOD: error: unknown method 'random' (expected magnitude, structured or sparsegpt)
+// METHOD: for the --method option: Cannot find option named 'random'!
 // PATTERN: error: pattern must be N:M (e.g. 2:4), got '2-4'
 // BADNM: error: m must be 2, 4, 8 or 16, got 3
 // NOSTATS: error: sparsegpt needs stats=<file> (from hfq calibrate)

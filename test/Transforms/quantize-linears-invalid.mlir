@@ -6,7 +6,7 @@
 // RUN: not hfq-opt %s --hfq-quantize-linears='method=hqq group-size=-1' 2>&1 | FileCheck %s --check-prefix=HQQTENSOR
 // RUN: not hfq-opt %s --split-input-file --hfq-quantize-linears='method=rtn' 2>&1 | FileCheck %s --check-prefix=NAN
 
-// METHOD: error: unknown method 'awq' (expected rtn, nf4, fp4, int8 or hqq)
+// METHOD: for the --method option: Cannot find option named 'awq'!
 // BITS: error: bits = 9 is outside 2..8
 // GROUP: error: model.layers.0.mlp.up_proj: group size 3 does not divide the input dimension 8
 // BLOCK: error: block-size must be in 32..4096, got 16

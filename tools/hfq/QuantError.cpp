@@ -61,7 +61,10 @@ llvm::Expected<std::string> encodingFor(const QuantErrorOptions &o) {
       s += "granularity = channel";
     else
       s += formatv("granularity = group, group_size = {0}", o.groupSize).str();
-    s += o.symmetric ? ", zero_point = symmetric>" : ", zero_point = integer>";
+    // The storage hfq quantize writes: f16 scales, zeros packed.
+    s += o.symmetric ? ", zero_point = symmetric, scale_type = f16>"
+                     : ", zero_point = integer, scale_type = f16, "
+                       "packed_zeros = true>";
     return s;
   }
   if (o.method == "nf4" || o.method == "fp4") {
@@ -160,6 +163,7 @@ llvm::Error mlir::hfq::runQuantErrorReport(llvm::StringRef modelPath,
                            : numerics::AffineScheme::Granularity::Group;
   scheme.groupSize = options.groupSize;
   scheme.symmetric = options.symmetric;
+  scheme.scaleType = numerics::ScaleType::F16;
   const bool crossCheck = options.method == "rtn";
 
   // Compile every distinct shape first, so an encoding a shape cannot take

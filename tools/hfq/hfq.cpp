@@ -287,8 +287,10 @@ cl::opt<bool> qNoClip("no-clip",
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
-                                 "diagonal (desc_act), with g_idx"),
-                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
+                                 "diagonal (desc_act), with g_idx (default; "
+                                 "=false: column order)"),
+                        cl::init(true), cl::sub(quantizeCmd),
+                        cl::cat(hfqCategory));
 cl::opt<bool> qTrueSeq("true-sequential",
                        cl::desc("gptq: each linear's Hessian from inputs "
                                 "through the already quantized linears "
@@ -396,17 +398,33 @@ struct TempStats {
 
 int runPruneCmd() {
   PruneOptions o;
-  o.method = pMethod;
   o.pattern = pPattern;
-  if (pMethod == "2:4") {
-    o.method = "magnitude";
+  if (pMethod == "magnitude" || pMethod == "2:4")
+    o.method = PruneMethod::magnitude;
+  else if (pMethod == "structured")
+    o.method = PruneMethod::structured;
+  else if (pMethod == "sparsegpt")
+    o.method = PruneMethod::sparsegpt;
+  else
+    return reportError(fail("unknown --method '" + pMethod +
+                            "' (expected magnitude, structured, sparsegpt or "
+                            "2:4)"));
+  if (pMethod == "2:4")
     o.pattern = "2:4";
-  }
   o.sparsity = pSparsity;
   o.axis = pAxis;
   o.unit = pUnit;
-  if (pCoupled.getNumOccurrences())
-    o.coupled = pCoupled.empty() ? "all" : pCoupled.getValue();
+  if (pCoupled.getNumOccurrences()) {
+    if (pCoupled.empty() || pCoupled == "all")
+      o.coupled = CoupledUnits::all;
+    else if (pCoupled == "mlp")
+      o.coupled = CoupledUnits::mlp;
+    else if (pCoupled == "heads")
+      o.coupled = CoupledUnits::heads;
+    else
+      return reportError(
+          fail("--coupled must be mlp, heads or all, got '" + pCoupled + "'"));
+  }
   o.bits = pBits;
   o.scaleType = qScaleType;
   o.packZeros = qPackZeros;
@@ -414,13 +432,13 @@ int runPruneCmd() {
   o.exclude.assign(pExclude.begin(), pExclude.end());
   o.report = !quiet;
   TempStats stats;
-  if (o.method == "sparsegpt") {
-    if (Error e = stats.resolve(o.method, pModel, pCalib))
+  if (o.method == PruneMethod::sparsegpt) {
+    if (Error e = stats.resolve("sparsegpt", pModel, pCalib))
       return reportError(std::move(e));
     o.stats = stats.path;
   }
-  if (Error e = runQuantize(pModel, pOutput, createPrune(o), o.method, "prune",
-                            quiet, errs()))
+  if (Error e = runQuantize(pModel, pOutput, createPrune(o),
+                            stringify(o.method), "prune", quiet, errs()))
     return reportError(std::move(e));
   return 0;
 }
@@ -482,7 +500,19 @@ int runQuantizeCmd() {
     pass = createAWQ(o);
   } else {
     QuantizeLinearsOptions o;
-    o.method = qMethod;
+    static const std::pair<const char *, QuantizeMethod> methods[] = {
+        {"rtn", QuantizeMethod::rtn},
+        {"nf4", QuantizeMethod::nf4},
+        {"fp4", QuantizeMethod::fp4},
+        {"int8", QuantizeMethod::int8},
+        {"hqq", QuantizeMethod::hqq}};
+    auto it = llvm::find_if(methods,
+                            [](const auto &m) { return qMethod == m.first; });
+    if (it == std::end(methods))
+      return reportError(fail("unknown --method '" + qMethod +
+                              "' (expected rtn, nf4, fp4, int8, hqq, gptq, "
+                              "awq or spqr)"));
+    o.method = it->second;
     o.bits = qBits;
     o.groupSize = group;
     o.symmetric = qSym;

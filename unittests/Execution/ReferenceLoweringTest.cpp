@@ -504,7 +504,7 @@ TEST_P(QuantizePassMatchesOp, BitIdentical) {
     EXPECT_EQ(got[i], want[i]) << "element " << i;
 }
 
-QuantizeLinearsOptions opts(std::string method, unsigned bits, int64_t group,
+QuantizeLinearsOptions opts(QuantizeMethod method, unsigned bits, int64_t group,
                             bool sym = false, bool dq = false) {
   QuantizeLinearsOptions o;
   o.method = method;
@@ -527,31 +527,31 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // Default storage: f16 scales (rounded before zeros and codes are
         // chosen), zeros packed at the code width.
-        PassCase{"rtn4_g32", opts("rtn", 4, 32),
+        PassCase{"rtn4_g32", opts(QuantizeMethod::rtn, 4, 32),
                  "#hfq.affine<bits = 4, granularity = group, group_size = 32, "
                  "zero_point = integer, scale_type = f16, packed_zeros = "
                  "true>"},
         PassCase{"rtn3_g32_bf16",
                  [] {
-                   QuantizeLinearsOptions o = opts("rtn", 3, 32);
+                   QuantizeLinearsOptions o = opts(QuantizeMethod::rtn, 3, 32);
                    o.scaleType = nx::ScaleType::BF16;
                    return o;
                  }(),
                  "#hfq.affine<bits = 3, granularity = group, group_size = 32, "
                  "zero_point = integer, scale_type = bf16, packed_zeros = "
                  "true>"},
-        PassCase{"rtn3_channel_sym", opts("rtn", 3, 0, true),
+        PassCase{"rtn3_channel_sym", opts(QuantizeMethod::rtn, 3, 0, true),
                  "#hfq.affine<bits = 3, granularity = channel, zero_point = "
                  "symmetric, scale_type = f16>"},
-        PassCase{"rtn8_tensor", opts("rtn", 8, -1),
+        PassCase{"rtn8_tensor", opts(QuantizeMethod::rtn, 8, -1),
                  "#hfq.affine<bits = 8, granularity = tensor, zero_point = "
                  "integer, scale_type = f16, packed_zeros = true>"},
-        PassCase{"rtn4_g32_f32", f32Storage(opts("rtn", 4, 32)),
+        PassCase{"rtn4_g32_f32", f32Storage(opts(QuantizeMethod::rtn, 4, 32)),
                  "#hfq.affine<bits = 4, granularity = group, group_size = 32, "
                  "zero_point = integer>"},
-        PassCase{"nf4", opts("nf4", 4, 0),
+        PassCase{"nf4", opts(QuantizeMethod::nf4, 4, 0),
                  "#hfq.codebook<kind = nf4, block_size = 64>"},
-        PassCase{"fp4_dq", opts("fp4", 4, 0, false, true),
+        PassCase{"fp4_dq", opts(QuantizeMethod::fp4, 4, 0, false, true),
                  "#hfq.codebook<kind = fp4, block_size = 64, "
                  "double_quant_block = 256>"}),
     [](const ::testing::TestParamInfo<PassCase> &info) {
@@ -576,12 +576,14 @@ TEST(QuantizePass, MSEClipAndHQQMatchNumerics) {
   hqq.bits = 2;
   hqq.groupSize = 16;
   hqq.floatZero = true;
-  QuantizeLinearsOptions clipOpts = opts("rtn", 3, 32);
+  QuantizeLinearsOptions clipOpts = opts(QuantizeMethod::rtn, 3, 32);
   clipOpts.mseClip = true;
   std::vector<Case> cases = {
       {clipOpts,
-       [&] { return nx::dequantize(*nx::quantizeRTN(m.w, 8, 128, clip), clip); }},
-      {opts("hqq", 2, 16), [&] {
+       [&] {
+         return nx::dequantize(*nx::quantizeRTN(m.w, 8, 128, clip), clip);
+       }},
+      {opts(QuantizeMethod::hqq, 2, 16), [&] {
          return nx::dequantize(
              *nx::quantizeHQQ(m.w, 8, 128, hqq, nx::HQQOptions{}), hqq);
        }}};
@@ -594,7 +596,8 @@ TEST(QuantizePass, MSEClipAndHQQMatchNumerics) {
     std::vector<float> want = matmulT(m.x, c.dequantized(), 3, 128, 8);
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_FLOAT_EQ(got[i], want[i]) << c.options.method << " element " << i;
+      EXPECT_FLOAT_EQ(got[i], want[i])
+          << stringify(c.options.method).str() << " element " << i;
   }
 }
 
@@ -644,7 +647,7 @@ TEST(QuantizePass, LLMInt8MixedDecomposition) {
     m.x[t * 64 + 5] = 7.5f * float(t % 2 ? -1 : 1);
   m.x[2 * 64 + 40] = -9.0f;
   for (double threshold : {6.0, 0.0}) {
-    QuantizeLinearsOptions o = opts("int8", 8, 0);
+    QuantizeLinearsOptions o = opts(QuantizeMethod::int8, 8, 0);
     o.threshold = threshold;
     Jit jit;
     ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
@@ -674,7 +677,7 @@ TEST(QuantizePass, LLMInt8MixedDecomposition) {
 TEST(PrunePass, TwoFourSparseWeightsCompute) {
   LinearModule m = makeLinear(3, 64, 8);
   PruneOptions o;
-  o.method = "magnitude";
+  o.method = PruneMethod::magnitude;
   o.pattern = "2:4";
   Jit jit;
   ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
@@ -697,7 +700,7 @@ TEST(PrunePass, BitmaskWeightsCompute) {
   for (int64_t c = 0; c < 60; ++c)
     m.w[5 * 60 + c] = 0.001f; // row 5: pruned away entirely
   PruneOptions o;
-  o.method = "magnitude";
+  o.method = PruneMethod::magnitude;
   o.sparsity = 0.5;
   Jit jit;
   ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {

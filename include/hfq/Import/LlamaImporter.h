@@ -24,6 +24,7 @@
 #ifndef HFQ_IMPORT_LLAMAIMPORTER_H
 #define HFQ_IMPORT_LLAMAIMPORTER_H
 
+#include "hfq/Dialect/HFQ/IR/HFQWeights.h"
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/ModelConfig.h"
 #include "hfq/Import/QuantizedModel.h"
@@ -32,9 +33,6 @@
 #include "mlir/IR/OwningOpRef.h"
 
 namespace mlir::hfq {
-
-/// The parameter scope of the imported checkpoint's tensors.
-inline constexpr llvm::StringLiteral kModelScope = "model";
 
 struct ImportOptions {
   /// KV cache length; 0 uses max_position_embeddings.

@@ -13,6 +13,27 @@
 
 namespace mlir::hfq {
 
+/// hfq-quantize-linears' calibration-free methods.
+enum class QuantizeMethod { rtn, nf4, fp4, int8, hqq };
+/// hfq-prune's methods, and the units coupled structured pruning removes.
+enum class PruneMethod { magnitude, structured, sparsegpt };
+enum class CoupledUnits { none, mlp, heads, all };
+
+/// The option spelling of each value (also recorded in the settings the
+/// passes attach to the module).
+inline llvm::StringRef stringify(QuantizeMethod m) {
+  static const char *names[] = {"rtn", "nf4", "fp4", "int8", "hqq"};
+  return names[int(m)];
+}
+inline llvm::StringRef stringify(PruneMethod m) {
+  static const char *names[] = {"magnitude", "structured", "sparsegpt"};
+  return names[int(m)];
+}
+inline llvm::StringRef stringify(CoupledUnits c) {
+  static const char *names[] = {"", "mlp", "heads", "all"};
+  return names[int(c)];
+}
+
 #define GEN_PASS_DECL
 #include "hfq/Transforms/Passes.h.inc"
 

@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hfq/Conversion/HFQToLinalg/EncodingLowering.h"
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -275,23 +274,9 @@ SmallVector<Value> quantizeAffine(OpBuilder &b, Location loc, Value input,
   return parts;
 }
 
-struct AffineLowering
-    : EncodingLoweringAttrInterface::ExternalModel<AffineLowering,
-                                                   AffineEncodingAttr> {
-  Value buildDequantize(Attribute attr, OpBuilder &b, Location loc,
-                        QTensorType type, ValueRange parts) const {
-    return dequantizeAffine(b, loc, type, cast<AffineEncodingAttr>(attr),
-                            parts);
-  }
-  FailureOr<SmallVector<Value>> buildQuantize(Attribute attr, OpBuilder &b,
-                                              Location loc, Value input,
-                                              QTensorType type) const {
-    return quantizeAffine(b, loc, input, type, cast<AffineEncodingAttr>(attr));
-  }
-};
-
 } // namespace
 
 void mlir::hfq::detail::attachAffineLowering(MLIRContext *ctx) {
-  AffineEncodingAttr::attachInterface<AffineLowering>(*ctx);
+  AffineEncodingAttr::attachInterface<RoundToNearestLowering<
+      AffineEncodingAttr, dequantizeAffine, quantizeAffine>>(*ctx);
 }

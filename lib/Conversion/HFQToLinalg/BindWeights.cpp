@@ -34,21 +34,11 @@ struct BindWeightsPass : mlir::hfq::impl::BindWeightsBase<BindWeightsPass> {
     llvm::DenseMap<Operation *, SmallVector<memref::GlobalOp>> lowered;
     for (GlobalOp global :
          llvm::make_early_inc_range(module.getOps<GlobalOp>())) {
-      SmallVector<RankedTensorType> types;
-      SmallVector<std::string> suffixes;
-      if (auto qtype = dyn_cast<QTensorType>(global.getType())) {
-        types = qtype.getEncoding().getPartTypes(qtype.getShape(),
-                                                 qtype.getElementType());
-        for (StringRef part : qtype.getEncoding().getPartNames())
-          suffixes.push_back(("." + part).str());
-      } else {
-        types.push_back(cast<RankedTensorType>(global.getType()));
-        suffixes.push_back("");
-      }
       ParameterAttr param = global.getParameter();
       auto inlineParts = dyn_cast<ArrayAttr>(global.getValue());
       OpBuilder b(global);
-      for (auto [i, type] : llvm::enumerate(types)) {
+      for (auto [i, stored] : llvm::enumerate(global.getStoredTensors())) {
+        auto [suffix, type] = stored;
         Attribute initial;
         if (!param)
           initial = inlineParts ? inlineParts[i] : global.getValue();
@@ -56,7 +46,7 @@ struct BindWeightsPass : mlir::hfq::impl::BindWeightsBase<BindWeightsPass> {
             MemRefType::get(type.getShape(), type.getElementType());
         auto g = memref::GlobalOp::create(
             b, global.getLoc(),
-            ("__hfq_w." + global.getSymName()).str() + suffixes[i],
+            ("__hfq_w." + global.getSymName()).str() + suffix,
             b.getStringAttr(param ? "public" : "private"), memrefType, initial,
             /*constant=*/true,
             /*alignment=*/param ? IntegerAttr() : b.getI64IntegerAttr(64));
@@ -64,7 +54,7 @@ struct BindWeightsPass : mlir::hfq::impl::BindWeightsBase<BindWeightsPass> {
           g->setAttr("hfq.param",
                      ParameterAttr::get(
                          ctx, param.getScope(),
-                         b.getStringAttr(param.getKey().str() + suffixes[i])));
+                         b.getStringAttr(param.getKey().str() + suffix)));
         symbols.insert(g); // renames on a clash with an existing symbol
         lowered[global].push_back(g);
       }

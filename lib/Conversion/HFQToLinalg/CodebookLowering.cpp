@@ -7,7 +7,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hfq/Conversion/HFQToLinalg/EncodingLowering.h"
 #include "hfq/Numerics/Codebooks.h"
 
 using namespace mlir;
@@ -199,24 +198,9 @@ SmallVector<Value> quantizeCodebook(OpBuilder &b, Location loc, Value input,
   return parts;
 }
 
-struct CodebookLowering
-    : EncodingLoweringAttrInterface::ExternalModel<CodebookLowering,
-                                                   CodebookEncodingAttr> {
-  Value buildDequantize(Attribute attr, OpBuilder &b, Location loc,
-                        QTensorType type, ValueRange parts) const {
-    return dequantizeCodebook(b, loc, type, cast<CodebookEncodingAttr>(attr),
-                              parts);
-  }
-  FailureOr<SmallVector<Value>> buildQuantize(Attribute attr, OpBuilder &b,
-                                              Location loc, Value input,
-                                              QTensorType type) const {
-    return quantizeCodebook(b, loc, input, type,
-                            cast<CodebookEncodingAttr>(attr));
-  }
-};
-
 } // namespace
 
 void mlir::hfq::detail::attachCodebookLowering(MLIRContext *ctx) {
-  CodebookEncodingAttr::attachInterface<CodebookLowering>(*ctx);
+  CodebookEncodingAttr::attachInterface<RoundToNearestLowering<
+      CodebookEncodingAttr, dequantizeCodebook, quantizeCodebook>>(*ctx);
 }

@@ -12,6 +12,7 @@
 #ifndef HFQ_LIB_CONVERSION_HFQTOLINALG_LOWERINGUTILS_H
 #define HFQ_LIB_CONVERSION_HFQTOLINALG_LOWERINGUTILS_H
 
+#include "hfq/Conversion/HFQToLinalg/EncodingLowering.h"
 #include "hfq/Conversion/HFQToLinalg/HFQToLinalg.h"
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 
@@ -104,6 +105,35 @@ Value unpackCodes(OpBuilder &b, Location loc, Value packed,
 Value packCodes(OpBuilder &b, Location loc, Value codes,
                 ArrayRef<int64_t> shape, unsigned bits, unsigned storageBits,
                 PackOrder order);
+
+/// The EncodingLoweringAttrInterface model of an encoding whose data comes
+/// from a pass: `Dequantize(b, loc, type, encoding, parts)` only.
+template <typename Encoding, auto Dequantize>
+struct DequantizeOnlyLowering
+    : EncodingLoweringAttrInterface::ExternalModel<
+          DequantizeOnlyLowering<Encoding, Dequantize>, Encoding> {
+  Value buildDequantize(Attribute attr, OpBuilder &b, Location loc,
+                        QTensorType type, ValueRange parts) const {
+    return Dequantize(b, loc, type, cast<Encoding>(attr), parts);
+  }
+};
+
+/// The model of an encoding hfq.quantize can also produce:
+/// `Quantize(b, loc, input, type, encoding)` gives the parts.
+template <typename Encoding, auto Dequantize, auto Quantize>
+struct RoundToNearestLowering
+    : EncodingLoweringAttrInterface::ExternalModel<
+          RoundToNearestLowering<Encoding, Dequantize, Quantize>, Encoding> {
+  Value buildDequantize(Attribute attr, OpBuilder &b, Location loc,
+                        QTensorType type, ValueRange parts) const {
+    return Dequantize(b, loc, type, cast<Encoding>(attr), parts);
+  }
+  FailureOr<SmallVector<Value>> buildQuantize(Attribute attr, OpBuilder &b,
+                                              Location loc, Value input,
+                                              QTensorType type) const {
+    return Quantize(b, loc, input, type, cast<Encoding>(attr));
+  }
+};
 
 /// Attach the EncodingLoweringAttrInterface models of each family.
 void attachAffineLowering(MLIRContext *ctx);

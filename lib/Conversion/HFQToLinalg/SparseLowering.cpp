@@ -9,7 +9,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hfq/Conversion/HFQToLinalg/EncodingLowering.h"
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -175,22 +174,13 @@ Value dequantizeBitmask(OpBuilder &b, Location loc, QTensorType type,
   return rows.getResult(0);
 }
 
-template <typename Encoding, auto Dequantize>
-struct DequantizeOnly : EncodingLoweringAttrInterface::ExternalModel<
-                            DequantizeOnly<Encoding, Dequantize>, Encoding> {
-  Value buildDequantize(Attribute attr, OpBuilder &b, Location loc,
-                        QTensorType type, ValueRange parts) const {
-    return Dequantize(b, loc, type, cast<Encoding>(attr), parts);
-  }
-};
-
 } // namespace
 
 void mlir::hfq::detail::attachSparseLowering(MLIRContext *ctx) {
   SparseEncodingAttr::attachInterface<
-      DequantizeOnly<SparseEncodingAttr, dequantizeSparse>>(*ctx);
+      DequantizeOnlyLowering<SparseEncodingAttr, dequantizeSparse>>(*ctx);
   BitmaskEncodingAttr::attachInterface<
-      DequantizeOnly<BitmaskEncodingAttr, dequantizeBitmask>>(*ctx);
+      DequantizeOnlyLowering<BitmaskEncodingAttr, dequantizeBitmask>>(*ctx);
   SpQREncodingAttr::attachInterface<
-      DequantizeOnly<SpQREncodingAttr, dequantizeSpQR>>(*ctx);
+      DequantizeOnlyLowering<SpQREncodingAttr, dequantizeSpQR>>(*ctx);
 }

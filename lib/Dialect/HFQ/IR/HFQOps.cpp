@@ -197,6 +197,22 @@ LogicalResult GlobalOp::verify() {
   return success();
 }
 
+SmallVector<std::pair<std::string, RankedTensorType>>
+GlobalOp::getStoredTensors() {
+  SmallVector<std::pair<std::string, RankedTensorType>> out;
+  auto qtype = dyn_cast<QTensorType>(getType());
+  if (!qtype) {
+    out.push_back({"", cast<RankedTensorType>(getType())});
+    return out;
+  }
+  EncodingAttrInterface encoding = qtype.getEncoding();
+  for (auto [name, type] : llvm::zip(
+           encoding.getPartNames(),
+           encoding.getPartTypes(qtype.getShape(), qtype.getElementType())))
+    out.push_back({("." + name).str(), type});
+  return out;
+}
+
 GlobalOp LoadOp::getGlobalOp() {
   return SymbolTable::lookupNearestSymbolFrom<GlobalOp>(*this, getGlobalAttr());
 }

@@ -179,6 +179,11 @@ def HFQ_GlobalOp : HFQ_Op<"global", [Symbol]> {
     ParameterAttr getParameter() {
       return ::llvm::dyn_cast<ParameterAttr>(getValue());
     }
+    /// The tensors the global stores, each with the suffix its name or key
+    /// takes: ("", type) for a float tensor, (".<part>", part type) for
+    /// every part of a quantized one.
+    ::llvm::SmallVector<std::pair<std::string, ::mlir::RankedTensorType>>
+    getStoredTensors();
   }];
 }
 

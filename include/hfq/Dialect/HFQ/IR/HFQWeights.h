@@ -16,6 +16,10 @@
 
 namespace mlir::hfq {
 
+/// The parameter scope `hfq import` puts a checkpoint's tensors in, and the
+/// one the executor and the Llama-aware passes bind to the model directory.
+inline constexpr llvm::StringLiteral kModelScope = "model";
+
 /// Whether `op` is the importer's f16/bf16 -> f32 widening of one tensor (a
 /// linalg.generic whose body is a single arith.extf).
 bool isFloatWidening(Operation *op);
