@@ -12,6 +12,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -20,12 +21,13 @@
 using namespace mlir;
 using namespace mlir::hfq;
 
-llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
-                                   llvm::StringRef outDir,
-                                   std::unique_ptr<mlir::Pass> pass,
-                                   llvm::StringRef method,
-                                   llvm::StringRef tool, bool quiet,
-                                   llvm::raw_ostream &os) {
+namespace {
+/// Imports `modelDir`, runs the passes `populate` adds, writes `outDir`.
+llvm::Error
+quantizeWith(llvm::StringRef modelDir, llvm::StringRef outDir,
+             llvm::function_ref<llvm::Error(OpPassManager &)> populate,
+             llvm::StringRef method, llvm::StringRef tool, bool quiet,
+             llvm::raw_ostream &os) {
   auto start = std::chrono::steady_clock::now();
   auto config = io::ModelConfig::load(modelDir);
   if (!config)
@@ -58,7 +60,8 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
       return success();
     });
     PassManager pm(&ctx, ModuleOp::getOperationName());
-    pm.addPass(std::move(pass));
+    if (llvm::Error e = populate(pm))
+      return e;
     if (failed(pm.run(**module)))
       return fail((tool == "prune" ? "pruning failed: " : "quantization failed: ") +
                   messages);
@@ -112,4 +115,40 @@ llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
         modelDir, outDir, summary->fileBytes, totalSeconds, quantizeSeconds,
         tool);
   return llvm::Error::success();
+}
+} // namespace
+
+llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
+                                   llvm::StringRef outDir,
+                                   std::unique_ptr<mlir::Pass> pass,
+                                   llvm::StringRef method, llvm::StringRef tool,
+                                   bool quiet, llvm::raw_ostream &os) {
+  return quantizeWith(
+      modelDir, outDir,
+      [&](OpPassManager &pm) {
+        pm.addPass(std::move(pass));
+        return llvm::Error::success();
+      },
+      method, tool, quiet, os);
+}
+
+llvm::Error mlir::hfq::runQuantizePipeline(llvm::StringRef modelDir,
+                                           llvm::StringRef outDir,
+                                           llvm::StringRef pipeline, bool quiet,
+                                           llvm::raw_ostream &os) {
+  static const bool passesRegistered = [] {
+    registerAllPasses();
+    return true;
+  }();
+  (void)passesRegistered;
+  return quantizeWith(
+      modelDir, outDir,
+      [&](OpPassManager &pm) -> llvm::Error {
+        std::string message;
+        llvm::raw_string_ostream errs(message);
+        if (failed(parsePassPipeline(pipeline, pm, errs)))
+          return fail("--pipeline '" + pipeline + "': " + message);
+        return llvm::Error::success();
+      },
+      "pipeline", "quantize", quiet, os);
 }

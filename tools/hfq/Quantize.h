@@ -23,6 +23,14 @@ llvm::Error runQuantize(llvm::StringRef modelDir, llvm::StringRef outDir,
                         llvm::StringRef method, llvm::StringRef tool,
                         bool quiet, llvm::raw_ostream &os);
 
+/// The same with a pass pipeline in hfq-opt's syntax (e.g.
+/// "hfq-prune{method=sparsegpt stats=S},hfq-quantize-linears{bits=4}"),
+/// run on the imported module.
+llvm::Error runQuantizePipeline(llvm::StringRef modelDir,
+                                llvm::StringRef outDir,
+                                llvm::StringRef pipeline, bool quiet,
+                                llvm::raw_ostream &os);
+
 } // namespace mlir::hfq
 
 #endif // HFQ_TOOLS_HFQ_QUANTIZE_H

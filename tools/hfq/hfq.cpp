@@ -271,6 +271,12 @@ cl::opt<bool> qPackZeros("pack-zeros",
                                   "code width (default; =false: i32)"),
                          cl::init(true), cl::sub(quantizeCmd),
                          cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<std::string> qPipeline(
+    "pipeline",
+    cl::desc("a pass pipeline in hfq-opt's syntax to run instead of "
+             "--method and its flags, e.g. 'hfq-gptq{stats=S.safetensors "
+             "bits=4 group-size=32}' (statistics given as stats=)"),
+    cl::value_desc("passes"), cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<std::string> qCalib("calib",
                             cl::desc("gptq: statistics from hfq calibrate "
                                      "(.safetensors), or a text file to "
@@ -444,6 +450,14 @@ int runPruneCmd() {
 }
 
 int runQuantizeCmd() {
+  if (qPipeline.getNumOccurrences()) {
+    if (qMethod.getNumOccurrences())
+      return reportError(fail("--pipeline replaces --method and its flags"));
+    if (Error e =
+            runQuantizePipeline(qModel, qOutput, qPipeline, quiet, errs()))
+      return reportError(std::move(e));
+    return 0;
+  }
   if (qSym && qAsym)
     return reportError(fail("--sym and --asym are exclusive"));
   int64_t group = qGroup != kUnset ? int64_t(qGroup)
