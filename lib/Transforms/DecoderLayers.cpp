@@ -32,7 +32,7 @@ llvm::Expected<DecoderLayers> DecoderLayers::of(ModuleOp module,
     d.attention.invFreq.push_back(float(f));
   d.attention.slidingWindow = d.config.slidingWindow;
 
-  module.walk([&](LinearOp l) { d.linears[linearName(l)] = l; });
+  module.walk([&](LinearOp l) { d.linears[getLinearName(l)] = l; });
   for (GlobalOp g : module.getOps<GlobalOp>())
     d.tensors[g.getSymName()] = g;
   return d;

@@ -308,7 +308,7 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
             module, selection, "gptq", report,
             [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
                 int64_t cols) -> llvm::Expected<Quantized> {
-              const std::string name = linearName(op);
+              const std::string name = getLinearName(op);
               if (trueSequential) {
                 auto it = sequential.find(name);
                 if (it == sequential.end())

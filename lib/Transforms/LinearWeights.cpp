@@ -108,18 +108,21 @@ llvm::Expected<std::vector<float>> FloatReader::read(Value value) {
       "tensor is neither a float constant nor an hfq.global");
 }
 
-void mlir::hfq::detail::setGlobalValue(GlobalOp global, Type type,
-                                       Attribute value) {
+void mlir::hfq::detail::setGlobalValue(
+    GlobalOp global, Type type, Attribute value,
+    std::optional<llvm::ArrayRef<LoadOp>> loads) {
   global.setType(type);
   global.setValueAttr(value);
-  auto uses = SymbolTable::getSymbolUses(
-      global, global->getParentWithTrait<OpTrait::SymbolTable>());
-  if (!uses)
-    return;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto load = dyn_cast<LoadOp>(use.getUser());
-    if (!load)
-      continue;
+  SmallVector<LoadOp> found;
+  if (!loads) {
+    if (auto uses = SymbolTable::getSymbolUses(
+            global, global->getParentWithTrait<OpTrait::SymbolTable>()))
+      for (const SymbolTable::SymbolUse &use : *uses)
+        if (auto load = dyn_cast<LoadOp>(use.getUser()))
+          found.push_back(load);
+    loads = found;
+  }
+  for (LoadOp load : *loads) {
     Value result = load.getResult();
     result.setType(type);
     for (Operation *user : llvm::make_early_inc_range(result.getUsers()))
@@ -291,15 +294,18 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
   SmallVector<LinearOp> linears;
   module.walk([&](LinearOp op) {
     if (isa<RankedTensorType>(op.getWeight().getType()) &&
-        selection.selected(linearName(op)))
+        selection.selected(getLinearName(op)))
       linears.push_back(op);
   });
 
   FloatReader reader(module);
+  // Who reads each global, computed once (loads stay; only types change).
+  SymbolTableCollection symbolTables;
+  SymbolUserMap users(symbolTables, module);
   // One quantization per global (a weight shared by several linears once).
   llvm::DenseSet<Operation *> done;
   for (LinearOp op : linears) {
-    std::string name = linearName(op);
+    std::string name = getLinearName(op);
     GlobalOp global = getWeightGlobal(op.getWeight());
     if (!global) {
       op.emitWarning() << "weight is not an hfq.global; left in float";
@@ -317,25 +323,26 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
                          << type;
     // Every reader of the global must be a linear: the global changes type.
     SmallVector<LinearOp> readers;
+    SmallVector<LoadOp> loads;
     bool onlyLinears = true;
-    if (auto uses = SymbolTable::getSymbolUses(global, module))
-      for (const SymbolTable::SymbolUse &use : *uses) {
-        auto load = dyn_cast<LoadOp>(use.getUser());
-        if (!load) {
-          onlyLinears = false;
-          continue;
-        }
-        for (Operation *user : load->getUsers()) {
-          Operation *reader = user;
-          if (isFloatWidening(user) && user->getResult(0).hasOneUse())
-            reader = *user->getResult(0).user_begin();
-          auto linear = dyn_cast<LinearOp>(reader);
-          if (linear && getWeightLoad(linear.getWeight()) == load)
-            readers.push_back(linear);
-          else
-            onlyLinears = false;
-        }
+    for (Operation *symbolUser : users.getUsers(global)) {
+      auto load = dyn_cast<LoadOp>(symbolUser);
+      if (!load) {
+        onlyLinears = false;
+        continue;
       }
+      loads.push_back(load);
+      for (Operation *user : load->getUsers()) {
+        Operation *reader = user;
+        if (isFloatWidening(user) && user->getResult(0).hasOneUse())
+          reader = *user->getResult(0).user_begin();
+        auto linear = dyn_cast<LinearOp>(reader);
+        if (linear && getWeightLoad(linear.getWeight()) == load)
+          readers.push_back(linear);
+        else
+          onlyLinears = false;
+      }
+    }
     if (!onlyLinears) {
       op.emitWarning() << name << ": @" << global.getSymName()
                        << " is also read by other ops than linears; left in "
@@ -360,19 +367,15 @@ LogicalResult mlir::hfq::detail::rewriteLinearWeights(
                       : ElementsAttr(DenseElementsAttr::getFromRawBuffer(
                             part.type, part.bytes));
     };
-    if (!q->encoding) {
-      const Part &part = q->parts.front();
-      setGlobalValue(global, part.type, partValue(part, base));
-    } else {
-      auto encoding = cast<EncodingAttrInterface>(q->encoding);
-      auto qtype =
-          QTensorType::get(module.getContext(), type.getShape(),
-                           cast<FloatType>(type.getElementType()), encoding);
-      SmallVector<Attribute> parts;
-      for (auto [part, partName] : llvm::zip(q->parts, encoding.getPartNames()))
-        parts.push_back(partValue(part, base + "." + partName.str()));
-      setGlobalValue(global, qtype, ArrayAttr::get(module.getContext(), parts));
-    }
+    auto qtype =
+        QTensorType::get(module.getContext(), type.getShape(),
+                         cast<FloatType>(type.getElementType()), q->encoding);
+    SmallVector<Attribute> parts;
+    for (auto [part, partName] :
+         llvm::zip(q->parts, q->encoding.getPartNames()))
+      parts.push_back(partValue(part, base + "." + partName.str()));
+    setGlobalValue(global, qtype, ArrayAttr::get(module.getContext(), parts),
+                   loads);
     if (q->outlierThreshold)
       for (LinearOp linear : readers)
         linear.setOutlierThresholdAttr(FloatAttr::get(

@@ -36,10 +36,9 @@ struct Part {
 
 /// A quantized weight: its encoding, its parts in the encoding's order, the
 /// dequantized values (for the error report) and, for LLM.int8, the
-/// threshold to put on the linear. Without an encoding the single part is
-/// a new float weight (pruned, still dense).
+/// threshold to put on the linear.
 struct Quantized {
-  Attribute encoding;
+  EncodingAttrInterface encoding;
   std::vector<Part> parts;
   std::vector<float> dequantized;
   std::optional<double> outlierThreshold;
@@ -96,9 +95,6 @@ private:
   std::vector<std::shared_ptr<llvm::Regex>> includes, excludes;
 };
 
-/// The HF name of a linear (getLinearName).
-inline std::string linearName(LinearOp op) { return getLinearName(op); }
-
 /// Quantizes one weight: `values` is the [rows, cols] float weight.
 using QuantizeWeightFn = llvm::function_ref<llvm::Expected<Quantized>(
     LinearOp op, llvm::ArrayRef<float> values, int64_t rows, int64_t cols)>;
@@ -137,9 +133,11 @@ private:
 };
 
 /// Gives `global` the value `value` of type `type` (a float tensor or an
-/// !hfq.qtensor) and makes every hfq.load of it read the new type, dropping
-/// the f16/bf16 widenings behind them.
-void setGlobalValue(GlobalOp global, Type type, Attribute value);
+/// !hfq.qtensor) and makes each of its `loads` read the new type, dropping
+/// the f16/bf16 widenings behind them. Without `loads`, every hfq.load of
+/// the global (one walk of its symbol table).
+void setGlobalValue(GlobalOp global, Type type, Attribute value,
+                    std::optional<llvm::ArrayRef<LoadOp>> loads = std::nullopt);
 
 /// Makes `global` an f32 tensor holding `values` (a dense_resource blob
 /// named after the global).

@@ -250,12 +250,13 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                   return nx::pruneStructured(w, rows, cols, sparsity,
                                              int(axis), unit);
                 if (method == PruneMethod::structured) {
-                  auto it = coupledKeep.find(linearName(op));
+                  auto it = coupledKeep.find(getLinearName(op));
                   if (it == coupledKeep.end())
                     return llvm::createStringError(
                         "coupled pruning applies to the layers' MLP "
                         "(coupled=mlp) and attention (coupled=heads) "
-                        "linears only; do not include " + linearName(op));
+                        "linears only; do not include " +
+                        getLinearName(op));
                   const CoupledMask &mask = it->second;
                   nx::PruneResult p;
                   p.weights.assign(w.begin(), w.end());
@@ -269,7 +270,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                     }
                   return p;
                 }
-                auto h = hessianOf(*file, stats, linearName(op), cols);
+                auto h = hessianOf(*file, stats, getLinearName(op), cols);
                 if (!h)
                   return h.takeError();
                 nx::SparseGPTOptions o;

@@ -101,7 +101,7 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
             module, selection, "spqr", report,
             [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
                 int64_t cols) -> llvm::Expected<Quantized> {
-              auto h = hessianOf(**file, stats, linearName(op), cols);
+              auto h = hessianOf(**file, stats, getLinearName(op), cols);
               if (!h)
                 return h.takeError();
               auto r = nx::quantizeSpQR(w, rows, cols, *h, o);
@@ -114,8 +114,9 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
                 llvm::errs() << llvm::formatv(
                     "  {0}: {1} outliers ({2:F3}% of weights), dampening {3} "
                     "x mean(diag H), {4} dead inputs\n",
-                    linearName(op), n, 100.0 * double(n) / double(rows * cols),
-                    r->percDamp, r->deadColumns);
+                    getLinearName(op), n,
+                    100.0 * double(n) / double(rows * cols), r->percDamp,
+                    r->deadColumns);
               return spqrParts(&getContext(), *r, o);
             })))
       return signalPassFailure();
