@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Execution/Model.h"
+#include "Runtime.h"
 #include "hfq/Execution/JIT.h"
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/Import/LlamaImporter.h"
@@ -44,10 +45,6 @@ llvm::Error fail(const llvm::Twine &message) {
 }
 } // namespace
 
-/// The model whose forward step is running on this thread: recorder calls
-/// from generated code carry no context pointer.
-thread_local LoadedModel::Impl *activeModel = nullptr;
-
 struct LoadedModel::Impl {
   io::ModelConfig config;
   std::unique_ptr<io::Tokenizer> tokenizer;
@@ -62,10 +59,7 @@ struct LoadedModel::Impl {
   CalibrationRecorder recorder;
   std::vector<std::vector<std::string>> calibrationGroups;
   /// Aligned copies of weights whose mapped data is not 64-byte aligned.
-  struct FreeDeleter {
-    void operator()(void *p) const { std::free(p); }
-  };
-  std::vector<std::unique_ptr<void, FreeDeleter>> alignedCopies;
+  std::vector<detail::AlignedBuffer> alignedCopies;
 
   explicit Impl(io::Checkpoint ckpt) : checkpoint(std::move(ckpt)) {}
   ~Impl() { freeCaches(); }
@@ -109,21 +103,6 @@ struct LoadedModel::Impl {
     v = r.v;
   }
 };
-
-namespace {
-/// Entry point of `hfq_calibration_record_<K>` for every K.
-void recordTrampoline(int64_t group, StridedMemRefType<float, 2> *x) {
-  if (activeModel && activeModel->recorder)
-    activeModel->recorder(group, x->data + x->offset, x->sizes[0], x->sizes[1],
-                          x->strides[0]);
-}
-
-/// Marks `model` as the one whose generated code is running.
-struct ActiveModel {
-  explicit ActiveModel(LoadedModel::Impl *model) { activeModel = model; }
-  ~ActiveModel() { activeModel = nullptr; }
-};
-} // namespace
 
 LoadedModel::LoadedModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 LoadedModel::~LoadedModel() = default;
@@ -217,12 +196,7 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
       impl->calibrationGroups.push_back(std::move(names));
     }
   }
-  (*module).walk([&](func::FuncOp f) {
-    if (f.isExternal() && f.getName().starts_with("hfq_calibration_record_"))
-      jit.extraSymbols.emplace_back(
-          ("_mlir_ciface_" + f.getName()).str(),
-          reinterpret_cast<const void *>(&recordTrampoline));
-  });
+  detail::bindRecorders(*module, jit);
 
   jit.parameterAddress =
       [raw](llvm::StringRef scope,
@@ -232,19 +206,8 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
                   "' is not bound (the model "
                   "binds '" +
                   kModelScope + "' to its checkpoint)");
-    const io::Checkpoint::Entry *e = raw->checkpoint.find(name);
-    if (!e)
-      return fail("no checkpoint tensor '" + name + "'");
-    llvm::ArrayRef<uint8_t> bytes = e->file->bytes(*e->info);
-    if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 == 0)
-      return bytes.data();
-    // Generated code may assume aligned globals: copy this one.
-    void *copy = std::aligned_alloc(64, (bytes.size() + 63) / 64 * 64);
-    if (!copy)
-      return fail("out of memory copying '" + name + "'");
-    std::memcpy(copy, bytes.data(), bytes.size());
-    raw->alignedCopies.emplace_back(copy);
-    return copy;
+    return detail::alignedTensorData(raw->checkpoint, name,
+                                     raw->alignedCopies);
   };
   auto engine = compileForJIT(*module, jit);
   if (!engine)
@@ -283,7 +246,7 @@ LoadedModel::prefill(llvm::ArrayRef<int64_t> tokens) {
   Tokens in{ids.data(), ids.data(), 0, {int64_t(ids.size())}, {1}};
   StepResult r{};
   {
-    ActiveModel active(impl.get());
+    detail::RecordingScope recording(&impl->recorder);
     impl->prefillFn(&r, &in);
   }
   impl->keepCaches(r);
@@ -300,7 +263,7 @@ llvm::Expected<std::vector<float>> LoadedModel::decode(int64_t token) {
   Tokens in{&id, &id, 0, {1}, {1}};
   StepResult r{};
   {
-    ActiveModel active(impl.get());
+    detail::RecordingScope recording(&impl->recorder);
     impl->decodeFn(&r, &in, impl->position, &impl->k, &impl->v);
   }
   impl->keepCaches(r);

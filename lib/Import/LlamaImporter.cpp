@@ -48,6 +48,10 @@ public:
         loc(UnknownLoc::get(&ctx)), f32(b.getF32Type()), S(maxContext),
         cacheType(RankedTensorType::get(
             {cfg.numLayers, cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
+        layerCacheType(RankedTensorType::get(
+            {cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
+        hiddenType(RankedTensorType::get(
+            {ShapedType::kDynamic, cfg.hiddenSize}, f32)),
         tokensType(
             RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type())),
         logitsType(RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize},
@@ -359,7 +363,13 @@ private:
 
   Value attention(int64_t layer, Value x, Value &kCache, Value &vCache);
   Value mlp(int64_t layer, Value x);
-  func::FuncOp buildForward(ModuleOp module);
+  /// A new private function at the end of `module`, the builder inside it.
+  func::FuncOp function(ModuleOp module, llvm::StringRef name,
+                        FunctionType type);
+  void buildEmbedding(ModuleOp module);
+  void buildLayer(ModuleOp module, int64_t layer);
+  void buildHead(ModuleOp module);
+  void buildForward(ModuleOp module);
 
   MLIRContext &ctx;
   const io::ModelConfig &cfg;
@@ -374,8 +384,9 @@ private:
   Location loc;
   Type f32;
   int64_t S;
-  // Signature types shared by @forward, @prefill and @decode.
-  RankedTensorType cacheType, tokensType, logitsType;
+  // Signature types of the functions.
+  RankedTensorType cacheType, layerCacheType, hiddenType, tokensType,
+      logitsType;
   // Values of the function being built.
   Value tokens, pos;
   OpFoldResult T;
@@ -394,14 +405,14 @@ Value LlamaBuilder::attention(int64_t layer, Value x, Value &kCache,
       ArrayRef<ReassociationIndices>{{0}, {1, 2}},
       ArrayRef<OpFoldResult>{T, b.getIndexAttr(kvH), b.getIndexAttr(D)});
 
-  // Write this chunk's keys/values at [layer, :, pos:pos+T, :].
+  // Write this chunk's keys/values at [:, pos:pos+T, :] of the layer's
+  // caches.
   auto cacheSlice = [&](Value cache, Value chunk) {
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
-                                         b.getIndexAttr(0), pos,
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), pos,
                                          b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kvH),
-                                       T, b.getIndexAttr(D)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(kvH), T,
+                                       b.getIndexAttr(D)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
     return tensor::InsertSliceOp::create(b, loc, headsFirst(chunk, kvH), cache,
                                          offsets, sizes, strides)
         .getResult();
@@ -413,12 +424,10 @@ Value LlamaBuilder::attention(int64_t layer, Value x, Value &kCache,
   Value tIndex = getValueOrCreateConstantIndexOp(b, loc, T);
   Value n = arith::AddIOp::create(b, loc, pos, tIndex);
   auto prefixOf = [&](Value cache) {
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
-                                         b.getIndexAttr(0), b.getIndexAttr(0),
-                                         b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(kvH),
-                                       n, b.getIndexAttr(D)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> offsets(3, b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(kvH), n,
+                                       b.getIndexAttr(D)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
     auto type =
         RankedTensorType::get({kvH, ShapedType::kDynamic, D}, f32);
     return tensor::ExtractSliceOp::create(b, loc, type, cache, offsets, sizes,
@@ -526,22 +535,22 @@ Value LlamaBuilder::mlp(int64_t layer, Value x) {
   return linear(act, prefix + "down_proj", cfg.mlpBias);
 }
 
-func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
-  const int64_t L = cfg.numLayers;
+func::FuncOp LlamaBuilder::function(ModuleOp module, llvm::StringRef name,
+                                    FunctionType type) {
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(
-      b, loc, "forward",
-      b.getFunctionType({tokensType, b.getIndexType(), cacheType, cacheType},
-                        {logitsType, cacheType, cacheType}));
-  firstFunction = fn; // globals go before it
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  tokens = entry->getArgument(0);
-  pos = entry->getArgument(1);
-  Value kCache = entry->getArgument(2), vCache = entry->getArgument(3);
-  T = tensor::getMixedSize(b, loc, tokens, 0);
+  auto fn = func::FuncOp::create(b, loc, name, type);
+  fn.setPrivate();
+  if (!firstFunction)
+    firstFunction = fn; // globals go before it
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  return fn;
+}
 
-  // Embedding lookup.
+void LlamaBuilder::buildEmbedding(ModuleOp module) {
+  auto fn = function(module, "model.embed_tokens",
+                     b.getFunctionType({tokensType}, {hiddenType}));
+  tokens = fn.getArgument(0);
+  T = tensor::getMixedSize(b, loc, tokens, 0);
   Value table = weight("model.embed_tokens.weight");
   Value h = generic(
       empty({T, b.getIndexAttr(cfg.hiddenSize)}), {},
@@ -553,19 +562,73 @@ func::FuncOp LlamaBuilder::buildForward(ModuleOp module) {
             nb, l, nb.getIndexType(), tensor::ExtractOp::create(nb, l, tokens, {t}));
         return tensor::ExtractOp::create(nb, l, table, {id, c});
       });
+  func::ReturnOp::create(b, loc, h);
+}
 
-  for (int64_t layer = 0; layer < L; ++layer) {
-    std::string p = formatv("model.layers.{0}.", layer).str();
-    Value a = attention(layer, rmsNorm(h, p + "input_layernorm.weight"),
-                        kCache, vCache);
-    h = add(h, a);
-    Value m = mlp(layer, rmsNorm(h, p + "post_attention_layernorm.weight"));
-    h = add(h, m);
+void LlamaBuilder::buildLayer(ModuleOp module, int64_t layer) {
+  auto fn = function(
+      module, formatv("model.layers.{0}", layer).str(),
+      b.getFunctionType(
+          {hiddenType, b.getIndexType(), layerCacheType, layerCacheType},
+          {hiddenType, layerCacheType, layerCacheType}));
+  Value h = fn.getArgument(0);
+  pos = fn.getArgument(1);
+  Value kCache = fn.getArgument(2), vCache = fn.getArgument(3);
+  T = tensor::getMixedSize(b, loc, h, 0);
+  std::string p = formatv("model.layers.{0}.", layer).str();
+  Value a = attention(layer, rmsNorm(h, p + "input_layernorm.weight"), kCache,
+                      vCache);
+  h = add(h, a);
+  Value m = mlp(layer, rmsNorm(h, p + "post_attention_layernorm.weight"));
+  h = add(h, m);
+  func::ReturnOp::create(b, loc, ValueRange{h, kCache, vCache});
+}
+
+void LlamaBuilder::buildHead(ModuleOp module) {
+  auto fn =
+      function(module, "head", b.getFunctionType({hiddenType}, {logitsType}));
+  T = tensor::getMixedSize(b, loc, fn.getArgument(0), 0);
+  Value h = rmsNorm(fn.getArgument(0), "model.norm.weight");
+  func::ReturnOp::create(b, loc, linear(h, "lm_head", false));
+}
+
+void LlamaBuilder::buildForward(ModuleOp module) {
+  auto fn = function(
+      module, "forward",
+      b.getFunctionType({tokensType, b.getIndexType(), cacheType, cacheType},
+                        {logitsType, cacheType, cacheType}));
+  fn.setPublic();
+  Value pos = fn.getArgument(1);
+  Value kCache = fn.getArgument(2), vCache = fn.getArgument(3);
+  Value h = func::CallOp::create(b, loc, "model.embed_tokens", hiddenType,
+                                 ValueRange{fn.getArgument(0)})
+                .getResult(0);
+  // Layer l reads and writes its own caches [l, :, :, :].
+  for (int64_t layer = 0; layer < cfg.numLayers; ++layer) {
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(layer),
+                                         b.getIndexAttr(0), b.getIndexAttr(0),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {
+        b.getIndexAttr(1), b.getIndexAttr(cfg.numKVHeads), b.getIndexAttr(S),
+        b.getIndexAttr(cfg.headDim)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    auto slice = [&](Value cache) -> Value {
+      return tensor::ExtractSliceOp::create(b, loc, layerCacheType, cache,
+                                            offsets, sizes, strides);
+    };
+    auto call = func::CallOp::create(
+        b, loc, formatv("model.layers.{0}", layer).str(),
+        TypeRange{hiddenType, layerCacheType, layerCacheType},
+        ValueRange{h, pos, slice(kCache), slice(vCache)});
+    h = call.getResult(0);
+    kCache = tensor::InsertSliceOp::create(b, loc, call.getResult(1), kCache,
+                                           offsets, sizes, strides);
+    vCache = tensor::InsertSliceOp::create(b, loc, call.getResult(2), vCache,
+                                           offsets, sizes, strides);
   }
-  h = rmsNorm(h, "model.norm.weight");
-  Value logits = linear(h, "lm_head", false);
+  Value logits = func::CallOp::create(b, loc, "head", logitsType, ValueRange{h})
+                     .getResult(0);
   func::ReturnOp::create(b, loc, ValueRange{logits, kCache, vCache});
-  return fn;
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
@@ -629,9 +692,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr("hfq.model_type", b.getStringAttr(cfg.modelType));
   (*module)->setAttr("hfq.max_context", b.getI64IntegerAttr(S));
+  buildEmbedding(*module);
+  for (int64_t layer = 0; layer < cfg.numLayers; ++layer)
+    buildLayer(*module, layer);
+  buildHead(*module);
   buildForward(*module);
 
-  // Entry points.
+  // Entry points: they call @forward out of line (no_inline), so lowering
+  // inlines the layers into one copy of the model, not three.
   b.setInsertionPointToEnd(module->getBody());
   auto prefill = func::FuncOp::create(
       b, loc, "prefill",
@@ -648,6 +716,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
     auto call = func::CallOp::create(
         b, loc, "forward", TypeRange{logitsType, cacheType, cacheType},
         ValueRange{entry->getArgument(0), cIndex(0), zeros(), zeros()});
+    call.setNoInline(true);
     func::ReturnOp::create(b, loc, call.getResults());
   }
   b.setInsertionPointToEnd(module->getBody());
@@ -665,6 +734,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> LlamaBuilder::build() {
         b, loc, "forward", TypeRange{logitsType, cacheType, cacheType},
         ValueRange{tok, entry->getArgument(1), entry->getArgument(2),
                    entry->getArgument(3)});
+    call.setNoInline(true);
     Value logits = tensor::CastOp::create(b, loc, oneLogits, call.getResult(0));
     func::ReturnOp::create(
         b, loc, ValueRange{logits, call.getResult(1), call.getResult(2)});

@@ -1,6 +1,7 @@
 //===- Decoder.cpp - float evaluators of the Llama decoder block -*- C++ -*-===//
 
 #include "hfq/Numerics/Decoder.h"
+#include "hfq/Numerics/GPTQ.h"
 
 #include <cblas.h>
 
@@ -177,17 +178,7 @@ void mlir::hfq::numerics::rmsNorm(std::vector<float> &x, int64_t n,
 
 std::vector<double> mlir::hfq::numerics::inputHessian(llvm::ArrayRef<float> x,
                                                       int64_t n, int64_t cols) {
-  std::vector<double> h(cols * cols, 0.0), chunk;
-  constexpr int64_t kChunk = 4096; // rows converted to float64 at a time
-  for (int64_t t0 = 0; t0 < n; t0 += kChunk) {
-    const int64_t rows = std::min(kChunk, n - t0);
-    chunk.assign(x.begin() + t0 * cols, x.begin() + (t0 + rows) * cols);
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(cols), int(rows),
-                1.0, chunk.data(), int(cols), 1.0, h.data(), int(cols));
-  }
-  const double scale = n > 0 ? 2.0 / double(n) : 0.0;
-  for (int64_t r = 0; r < cols; ++r)
-    for (int64_t c = r; c < cols; ++c)
-      h[c * cols + r] = h[r * cols + c] = h[r * cols + c] * scale;
-  return h;
+  HessianAccumulator h(cols);
+  h.add(x.data(), n, cols);
+  return h.hessian();
 }

@@ -327,3 +327,28 @@ mlir::hfq::numerics::dequantizeGPTQ(const GPTQResult &r,
     }
   return out;
 }
+
+void mlir::hfq::numerics::HessianAccumulator::add(const float *x, int64_t rows,
+                                                  int64_t stride) {
+  constexpr int64_t kChunk = 4096; // rows converted to float64 at a time
+  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+    const int64_t count = std::min(kChunk, rows - r0);
+    chunk.resize(count * cols);
+    for (int64_t r = 0; r < count; ++r)
+      std::copy_n(x + (r0 + r) * stride, cols, chunk.begin() + r * cols);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(cols), int(count),
+                1.0, chunk.data(), int(cols), 1.0, xtx.data(), int(cols));
+  }
+  n += rows;
+}
+
+std::vector<double> mlir::hfq::numerics::HessianAccumulator::hessian() const {
+  std::vector<double> h(cols * cols, 0.0);
+  if (n == 0)
+    return h;
+  // 2 v / N, as hessianOf computes it from a statistics file's XᵀX.
+  for (int64_t r = 0; r < cols; ++r)
+    for (int64_t c = r; c < cols; ++c)
+      h[c * cols + r] = h[r * cols + c] = 2.0 * xtx[r * cols + c] / double(n);
+  return h;
+}

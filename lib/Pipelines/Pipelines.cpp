@@ -31,6 +31,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Index/IR/IndexDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -56,6 +57,9 @@ using namespace mlir;
 
 void mlir::hfq::buildLowerToLLVMPipeline(OpPassManager &pm,
                                    const LowerToLLVMOptions &options) {
+  // The imported model's layer functions become one body in @forward
+  // (its callers keep calling it out of line: their calls are no_inline).
+  pm.addPass(createInlinerPass());
   pm.addPass(createBindWeights());
   if (options.reference)
     pm.addPass(createConvertHFQToLinalg());
@@ -104,6 +108,7 @@ void mlir::hfq::registerAllDialects(DialectRegistry &registry) {
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  func::registerInlinerExtension(registry);
   registerHFQToLinalgInterfaces(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -116,6 +121,7 @@ void mlir::hfq::registerAllPasses() {
   // Upstream passes a user may want between or after hfq's.
   registerCanonicalizerPass();
   registerCSEPass();
+  registerInlinerPass();
   bufferization::registerOneShotBufferizePass();
   bufferization::registerBufferizationPipelines();
   registerConvertLinalgToLoopsPass();

@@ -9,6 +9,8 @@
 
 #include "DecoderLayers.h"
 
+#include "hfq/Transforms/LayerRunner.h"
+
 #include "hfq/Numerics/GPTQ.h"
 #include "hfq/Transforms/Passes.h"
 
@@ -30,6 +32,10 @@ namespace nx = mlir::hfq::numerics;
 
 namespace {
 
+/// How closely layer 0's float Hessians must match the statistics file's
+/// (the same compiled model; float32 sums in another order agree to ~1e-7).
+constexpr double kStatisticsTolerance = 1e-4;
+
 struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
   using GPTQBase::GPTQBase;
 
@@ -37,19 +43,22 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
       const std::string &name, llvm::ArrayRef<float> w, int64_t rows,
       int64_t cols, llvm::ArrayRef<double> h)>;
 
-  /// True-sequential GPTQ: the calibration tokens go through the decoder
-  /// layers in C++, each selected linear is quantized with the Hessian of
-  /// the inputs the already quantized linears produce, and its dequantized
-  /// weight replaces the float one for everything after it. Returns the
-  /// quantized linears by name.
+  /// True-sequential GPTQ: the calibration tokens go through the module's
+  /// own layer functions (a LayerRunner), one layer at a time. Within a
+  /// layer, the linears reading one input (q/k/v, o, gate/up, down: the
+  /// groups the IR gives) are quantized in program order with the Hessian
+  /// of the inputs the already quantized linears produce, and their
+  /// dequantized weights replace the float ones for everything after them;
+  /// the quantized layer's outputs feed the next. Returns the quantized
+  /// linears by name.
   llvm::Expected<llvm::StringMap<Quantized>>
   quantizeSequentially(ModuleOp module, const LinearSelection &selection,
                        const io::SafetensorsFile &file,
                        QuantizeOneFn quantizeOne) {
-    auto decoder = DecoderLayers::of(module, "true-sequential GPTQ");
-    if (!decoder)
-      return decoder.takeError();
-    const io::ModelConfig &cfg = decoder->config;
+    auto runner = createLayerRunner(module, "true-sequential GPTQ");
+    if (!runner)
+      return runner.takeError();
+    LayerRunner &run = **runner;
     auto seqLens = sequenceLengths(file, stats);
     if (!seqLens)
       return seqLens.takeError();
@@ -59,178 +68,123 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
     auto ids = calibrationTokens(file, stats, n);
     if (!ids)
       return ids.takeError();
-    FloatReader reader(module);
-    const int64_t d = cfg.hiddenSize;
-    std::vector<float> h(n * d);
-    {
-      auto table = decoder->tensor(reader, "model.embed_tokens.weight");
-      if (!table)
-        return table.takeError();
-      if (int64_t(table->size()) != cfg.vocabSize * d)
-        return llvm::createStringError(
-            "model.embed_tokens.weight does not match the config");
-      for (int64_t t = 0; t < n; ++t) {
-        int64_t id = (*ids)[t];
-        if (id < 0 || id >= cfg.vocabSize)
-          return llvm::createStringError(llvm::formatv(
-              "{0}: calibration token {1} is outside the vocabulary ({2}); "
-              "statistics from another model?",
-              stats, id, cfg.vocabSize));
-        std::copy_n(table->begin() + id * d, d, h.begin() + t * d);
-      }
-    }
+    auto h = run.embed(*ids);
+    if (!h)
+      return llvm::createStringError(
+          stats + ": calibration tokens: " + llvm::toString(h.takeError()) +
+          " (statistics of another model?)");
 
+    // The Hessians of the groups `wanted`, from one run of `layer` (the
+    // head when -1) on a copy of h.
+    auto hessians = [&](int64_t layer, llvm::ArrayRef<int64_t> wanted)
+        -> llvm::Expected<std::map<int64_t, nx::HessianAccumulator>> {
+      std::map<int64_t, nx::HessianAccumulator> acc;
+      CalibrationRecorder record = [&](int64_t g, const float *x, int64_t rows,
+                                       int64_t cols, int64_t stride) {
+        if (!llvm::is_contained(wanted, g))
+          return;
+        acc.try_emplace(g, cols).first->second.add(x, rows, stride);
+      };
+      std::vector<float> copy = *h;
+      llvm::Error e = layer < 0 ? run.head(copy, *seqLens, record)
+                                : run.layer(layer, copy, *seqLens, record);
+      if (e)
+        return std::move(e);
+      for (int64_t g : wanted)
+        if (!acc.count(g) || acc.at(g).rows() != n)
+          return llvm::createStringError(
+              "internal error: the layer function did not record the input "
+              "of " + run.groupLinears(g).front() + " for every token");
+      return acc;
+    };
     llvm::StringMap<Quantized> out;
-    // Quantizes the selected linears among `group` (all reading x) with
-    // the Hessian of x, and makes them compute with their quantized weights.
-    auto quantizeGroup =
-        [&](llvm::ArrayRef<std::pair<std::string, nx::DenseLinear *>> group,
-            llvm::ArrayRef<float> x) -> llvm::Error {
-      if (llvm::none_of(group, [&](const auto &m) {
-            return selection.selected(m.first);
+    // Quantizes the selected linears of group g with its Hessian, and makes
+    // them compute with their quantized weights.
+    auto quantizeGroup = [&](int64_t layer, int64_t g) -> llvm::Error {
+      if (llvm::none_of(run.groupLinears(g), [&](const std::string &name) {
+            return selection.selected(name);
           }))
         return llvm::Error::success();
-      const int64_t cols = group.front().second->in;
-      std::vector<double> H = nx::inputHessian(x, n, cols);
-      for (auto &[name, l] : group) {
+      auto acc = hessians(layer, {g});
+      if (!acc)
+        return acc.takeError();
+      std::vector<double> H = acc->at(g).hessian();
+      const int64_t cols = std::lround(std::sqrt(double(H.size())));
+      for (const std::string &name : run.groupLinears(g)) {
         if (!selection.selected(name))
           continue;
-        auto q = quantizeOne(name, l->weight, l->out, l->in, H);
+        auto w = run.weight(name);
+        if (!w)
+          return w.takeError();
+        auto q = quantizeOne(name, *w, w->size() / cols, cols, H);
         if (!q)
           return q.takeError();
-        l->weight = q->dequantized;
+        llvm::copy(q->dequantized, w->begin());
         out[name] = std::move(*q);
       }
-      return llvm::Error::success();
-    };
-    // Whether the Hessian of x matches the file's for linear `name`.
-    auto checkHessian = [&](const std::string &name, llvm::ArrayRef<float> x,
-                            int64_t cols, std::string &log) -> llvm::Error {
-      auto recorded = hessianOf(file, stats, name, cols);
-      if (!recorded)
-        return recorded.takeError();
-      double diff =
-          nx::relativeRMSError(nx::inputHessian(x, n, cols), *recorded);
-      if (!(diff < kDecoderCheckTolerance))
-        return llvm::createStringError(llvm::formatv(
-            "{0}: the C++ decoder layer does not reproduce the model's own "
-            "inputs (Hessian relative difference {1:E2}, tolerance {2:E0}); "
-            "unsupported architecture variant, or statistics from another "
-            "model",
-            name, diff, kDecoderCheckTolerance));
-      log += llvm::formatv(" {0:E1}", diff).str();
       return llvm::Error::success();
     };
 
     // Layers up to the last one with a selected linear (all of them when
     // the output head is selected).
-    int64_t layers = 0;
-    for (const auto &entry : decoder->linears) {
-      if (!selection.selected(entry.getKey()))
-        continue;
-      int64_t index;
-      llvm::StringRef rest = entry.getKey();
-      if (rest.consume_front("model.layers.") &&
-          !rest.consumeInteger(10, index))
-        layers = std::max(layers, index + 1);
-      else
-        layers = cfg.numLayers;
-    }
+    auto anySelected = [&](llvm::ArrayRef<int64_t> groups) {
+      return llvm::any_of(groups, [&](int64_t g) {
+        return llvm::any_of(run.groupLinears(g), [&](const std::string &name) {
+          return selection.selected(name);
+        });
+      });
+    };
+    const bool headSelected = anySelected(run.headGroups());
+    int64_t layers = headSelected ? run.numLayers() : 0;
+    for (int64_t l = 0; l < run.numLayers(); ++l)
+      if (anySelected(run.layerGroups(l)))
+        layers = std::max(layers, l + 1);
     for (int64_t layer = 0; layer < layers; ++layer) {
       auto start = std::chrono::steady_clock::now();
-      const std::string p = llvm::formatv("model.layers.{0}.", layer).str();
-      std::map<std::string, nx::DenseLinear> l;
-      for (const char *name :
-           {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-            "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
-            "mlp.down_proj"}) {
-        auto loaded = decoder->linear(reader, p + name);
-        if (!loaded)
-          return loaded.takeError();
-        l[name] = std::move(*loaded);
-      }
-      auto inNorm = decoder->tensor(reader, p + "input_layernorm.weight");
-      auto postNorm =
-          decoder->tensor(reader, p + "post_attention_layernorm.weight");
-      if (!inNorm || !postNorm)
-        return llvm::joinErrors(inNorm.takeError(), postNorm.takeError());
-      auto entry = [&](const char *name) {
-        return std::pair(p + name, &l[name]);
-      };
+      llvm::ArrayRef<int64_t> groups = run.layerGroups(layer);
       std::string log;
-      // Layer 0 sees the float model's inputs: its float forward must give
-      // the file's Hessians (the C++ layer computes what the model does).
+      // Layer 0 sees the float model's inputs: its float Hessians must be
+      // the file's (else the statistics are of another model or tokens).
       if (layer == 0) {
-        std::vector<float> x = h;
-        nx::rmsNorm(x, n, *inNorm, cfg.rmsNormEps);
-        std::vector<float> context = nx::attentionContext(
-            decoder->attention, l["self_attn.q_proj"], l["self_attn.k_proj"],
-            l["self_attn.v_proj"], x, *seqLens);
-        std::vector<float> y =
-            nx::linearForward(l["self_attn.o_proj"], context, n);
-        for (int64_t i = 0; i < n * d; ++i)
-          y[i] += h[i];
-        nx::rmsNorm(y, n, *postNorm, cfg.rmsNormEps);
-        std::vector<float> inter =
-            nx::mlpIntermediate(l["mlp.gate_proj"], l["mlp.up_proj"], y, n);
-        for (auto [name, in, cols] :
-             {std::tuple(p + "self_attn.q_proj", &x, d),
-              std::tuple(p + "self_attn.o_proj", &context,
-                         l["self_attn.o_proj"].in),
-              std::tuple(p + "mlp.gate_proj", &y, d),
-              std::tuple(p + "mlp.down_proj", &inter, l["mlp.down_proj"].in)})
-          if (auto e = checkHessian(name, *in, cols, log))
-            return e;
+        auto acc = hessians(0, groups);
+        if (!acc)
+          return acc.takeError();
+        for (int64_t g : groups) {
+          const std::string &name = run.groupLinears(g).front();
+          std::vector<double> mine = acc->at(g).hessian();
+          const int64_t cols = std::lround(std::sqrt(double(mine.size())));
+          auto recorded = hessianOf(file, stats, name, cols);
+          if (!recorded)
+            return recorded.takeError();
+          double diff = nx::relativeRMSError(mine, *recorded);
+          if (!(diff < kStatisticsTolerance))
+            return llvm::createStringError(llvm::formatv(
+                "{0}: the float model does not reproduce the statistics' "
+                "Hessian (relative difference {1:E2}, tolerance {2:E0}); "
+                "statistics from another model or calibration",
+                name, diff, kStatisticsTolerance));
+          log += llvm::formatv(" {0:E1}", diff).str();
+        }
       }
-
-      std::vector<float> x = h;
-      nx::rmsNorm(x, n, *inNorm, cfg.rmsNormEps);
-      if (auto e = quantizeGroup({entry("self_attn.k_proj"),
-                                  entry("self_attn.v_proj"),
-                                  entry("self_attn.q_proj")},
-                                 x))
+      for (int64_t g : groups)
+        if (llvm::Error e = quantizeGroup(layer, g))
+          return e;
+      if (llvm::Error e = run.layer(layer, *h, *seqLens, nullptr))
         return e;
-      std::vector<float> context = nx::attentionContext(
-          decoder->attention, l["self_attn.q_proj"], l["self_attn.k_proj"],
-          l["self_attn.v_proj"], x, *seqLens);
-      if (auto e = quantizeGroup({entry("self_attn.o_proj")}, context))
-        return e;
-      std::vector<float> y = nx::linearForward(l["self_attn.o_proj"], context, n);
-      for (int64_t i = 0; i < n * d; ++i)
-        h[i] += y[i];
-
-      x = h;
-      nx::rmsNorm(x, n, *postNorm, cfg.rmsNormEps);
-      if (auto e = quantizeGroup({entry("mlp.up_proj"), entry("mlp.gate_proj")}, x))
-        return e;
-      std::vector<float> inter =
-          nx::mlpIntermediate(l["mlp.gate_proj"], l["mlp.up_proj"], x, n);
-      if (auto e = quantizeGroup({entry("mlp.down_proj")}, inter))
-        return e;
-      y = nx::linearForward(l["mlp.down_proj"], inter, n);
-      for (int64_t i = 0; i < n * d; ++i)
-        h[i] += y[i];
       if (report)
         llvm::errs() << llvm::formatv(
-            "gptq true-sequential {0}: {1} tokens{2}; {3:F1} s\n",
-            p.substr(0, p.size() - 1), n,
+            "gptq true-sequential model.layers.{0}: {1} tokens{2}; {3:F1} s\n",
+            layer, n,
             log.empty() ? "" : "; float Hessians vs the file's:" + log,
             std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                           start)
                 .count());
     }
-
-    // The output head (tied or not, its weight is @lm_head.weight), when
-    // selected.
-    if (decoder->linears.count("lm_head") && selection.selected("lm_head")) {
-      auto head = decoder->linear(reader, "lm_head");
-      auto norm = decoder->tensor(reader, "model.norm.weight");
-      if (!head || !norm)
-        return llvm::joinErrors(head.takeError(), norm.takeError());
-      nx::rmsNorm(h, n, *norm, cfg.rmsNormEps);
-      if (auto e = quantizeGroup({{"lm_head", &*head}}, h))
-        return e;
-    }
+    // The output head (tied or not, its weight is @lm_head.weight).
+    if (headSelected)
+      for (int64_t g : run.headGroups())
+        if (llvm::Error e = quantizeGroup(-1, g))
+          return e;
     return out;
   }
 

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+#include "hfq/Execution/JIT.h"
 #include "hfq/Pipelines/Pipelines.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -36,6 +37,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::hfq::registerAllDialects(registry);
   mlir::hfq::registerAllPasses();
+  // True-sequential GPTQ runs the model's layer functions through the JIT.
+  mlir::hfq::registerJITLayerRunner();
   registry.addExtension(+[](mlir::MLIRContext *, mlir::hfq::HFQDialect *hfq) {
     for (const std::string &binding : parameterScopes) {
       size_t eq = binding.find('=');

@@ -29,6 +29,7 @@
 
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/Tokenizer.h"
+#include "hfq/Execution/JIT.h"
 #include "hfq/Execution/Model.h"
 #include "hfq/Import/LlamaImporter.h"
 #include "hfq/Pipelines/Pipelines.h"
@@ -784,6 +785,7 @@ int runQuantError() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  registerJITLayerRunner();
   cl::HideUnrelatedOptions(hfqCategory);
   cl::ParseCommandLineOptions(
       argc, argv,

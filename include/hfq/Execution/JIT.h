@@ -50,6 +50,10 @@ llvm::Expected<Fn *> lookupCInterface(ExecutionEngine &engine,
   return reinterpret_cast<Fn *>(*sym);
 }
 
+/// Makes createLayerRunner (hfq/Transforms/LayerRunner.h) compile with
+/// this JIT; the tools call it at startup.
+void registerJITLayerRunner();
+
 } // namespace mlir::hfq
 
 #endif // HFQ_EXECUTION_JIT_H

@@ -12,6 +12,7 @@
 
 #include "hfq/IO/ModelConfig.h"
 #include "hfq/IO/Tokenizer.h"
+#include "hfq/Transforms/LayerRunner.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
@@ -22,13 +23,6 @@
 #include <vector>
 
 namespace mlir::hfq {
-
-/// Receives the input of the linears of calibration group `group` (see
-/// LoadedModel::calibrationGroups): `rows` x `cols` floats, rows `stride`
-/// apart.
-using CalibrationRecorder = std::function<void(
-    int64_t group, const float *data, int64_t rows, int64_t cols,
-    int64_t stride)>;
 
 struct ModelOptions {
   /// KV cache length; 0 uses max_position_embeddings.

@@ -10,14 +10,23 @@
 // head always reads `@lm_head.weight`, whose parameter is the embedding
 // table when the embeddings are tied.
 //
-// Functions (S = max context, C = the KV cache type
-// tensor<layers x kv_heads x S x head_dim x f32>):
-//   @forward(tokens: tensor<?xi64>, pos: index, k: C, v: C)
-//       -> (logits: tensor<?x vocab x f32>, C, C)
-//     runs the tokens at positions pos.. pos+T-1, attending to the cache
-//     entries 0 .. pos+T-1 (causal), and returns the updated caches;
+// Functions (S = max context, H = hidden size, C = the KV cache type
+// tensor<layers x kv_heads x S x head_dim x f32>, Cl = one layer's
+// tensor<kv_heads x S x head_dim x f32>):
+//   @model.embed_tokens(tokens: tensor<?xi64>) -> tensor<?xHxf32>   private
+//   @model.layers.N(h, pos: index, k: Cl, v: Cl) -> (h, Cl, Cl)      private
+//     decoder layer N on the hidden states of the tokens at positions
+//     pos .. pos+T-1, attending to its cache entries 0 .. pos+T-1 (causal);
+//     it reads its own weights (hfq.load), so each layer is one function;
+//   @head(h) -> logits: tensor<? x vocab x f32>                        private
+//     the final norm and the LM head;
+//   @forward(tokens, pos, k: C, v: C) -> (logits, C, C)
+//     the composition: embedding, each layer on its slice of the caches,
+//     head;
 //   @prefill(tokens) -> (logits, C, C)      forward at pos 0 on empty caches;
 //   @decode(token: tensor<1xi64>, pos, k, v) -> (tensor<1 x vocab>, C, C).
+// The lowering pipeline inlines the private functions into @forward; a
+// layer runner (hfq/Execution/LayerRunner.h) calls them one at a time.
 //
 //===----------------------------------------------------------------------===//
 

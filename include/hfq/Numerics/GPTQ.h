@@ -100,6 +100,24 @@ void lazyBatchUpdate(std::vector<float> &W, const std::vector<float> &err,
 std::vector<float> dequantizeGPTQ(const GPTQResult &r,
                                   const AffineScheme &scheme);
 
+/// The GPTQ Hessian H = 2 XᵀX / N of a linear's inputs X [N, cols],
+/// accumulated in float64 over chunks of rows (one sequence at a time).
+class HessianAccumulator {
+public:
+  explicit HessianAccumulator(int64_t cols) : cols(cols), xtx(cols * cols) {}
+  /// Adds `rows` rows of `cols` floats, `stride` apart.
+  void add(const float *x, int64_t rows, int64_t stride);
+  int64_t rows() const { return n; }
+  /// 2 XᵀX / N (all zeros before any row), full and symmetric.
+  std::vector<double> hessian() const;
+
+private:
+  int64_t cols, n = 0;
+  /// The upper triangle of XᵀX, row-major.
+  std::vector<double> xtx;
+  std::vector<double> chunk;
+};
+
 } // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_GPTQ_H
