@@ -128,8 +128,8 @@ public:
       return llvm::createStringError("the layer runner holds no float weight "
                                      "of linear '" +
                                      name + "'");
-    return llvm::MutableArrayRef<float>(static_cast<float *>(it->second.data.get()),
-                                        it->second.elements);
+    return llvm::MutableArrayRef<float>(
+        static_cast<float *>(it->second.data.get()), it->second.elements);
   }
 
 private:
@@ -206,10 +206,12 @@ JITLayerRunner::create(ModuleOp module) {
   std::memset(runner->vCache.get(), 0, cacheBytes);
 
   for (auto &[symbol, values] : runner->layers.weights) {
-    Buffer buffer{allocateAligned(values.size() * sizeof(float)), values.size()};
+    Buffer buffer{allocateAligned(values.size() * sizeof(float)),
+                  values.size()};
     if (!buffer.data)
       return llvm::createStringError("out of memory for " + symbol);
-    std::memcpy(buffer.data.get(), values.data(), values.size() * sizeof(float));
+    std::memcpy(buffer.data.get(), values.data(),
+                values.size() * sizeof(float));
     runner->buffers[symbol] = std::move(buffer);
   }
   runner->layers.weights.clear();
@@ -246,7 +248,8 @@ JITLayerRunner::create(ModuleOp module) {
     return engine.takeError();
   runner->engine = std::move(*engine);
 
-  auto embedFn = lookupCInterface<EmbedFn>(*runner->engine, "model.embed_tokens");
+  auto embedFn =
+      lookupCInterface<EmbedFn>(*runner->engine, "model.embed_tokens");
   if (!embedFn)
     return embedFn.takeError();
   runner->embedFn = *embedFn;

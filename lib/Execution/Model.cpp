@@ -206,8 +206,7 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
                   "' is not bound (the model "
                   "binds '" +
                   kModelScope + "' to its checkpoint)");
-    return detail::alignedTensorData(raw->checkpoint, name,
-                                     raw->alignedCopies);
+    return detail::alignedTensorData(raw->checkpoint, name, raw->alignedCopies);
   };
   auto engine = compileForJIT(*module, jit);
   if (!engine)

@@ -50,8 +50,8 @@ public:
             {cfg.numLayers, cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
         layerCacheType(RankedTensorType::get(
             {cfg.numKVHeads, maxContext, cfg.headDim}, f32)),
-        hiddenType(RankedTensorType::get(
-            {ShapedType::kDynamic, cfg.hiddenSize}, f32)),
+        hiddenType(
+            RankedTensorType::get({ShapedType::kDynamic, cfg.hiddenSize}, f32)),
         tokensType(
             RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type())),
         logitsType(RankedTensorType::get({ShapedType::kDynamic, cfg.vocabSize},
@@ -566,11 +566,11 @@ void LlamaBuilder::buildEmbedding(ModuleOp module) {
 }
 
 void LlamaBuilder::buildLayer(ModuleOp module, int64_t layer) {
-  auto fn = function(
-      module, formatv("model.layers.{0}", layer).str(),
-      b.getFunctionType(
-          {hiddenType, b.getIndexType(), layerCacheType, layerCacheType},
-          {hiddenType, layerCacheType, layerCacheType}));
+  auto fn =
+      function(module, formatv("model.layers.{0}", layer).str(),
+               b.getFunctionType({hiddenType, b.getIndexType(), layerCacheType,
+                                  layerCacheType},
+                                 {hiddenType, layerCacheType, layerCacheType}));
   Value h = fn.getArgument(0);
   pos = fn.getArgument(1);
   Value kCache = fn.getArgument(2), vCache = fn.getArgument(3);

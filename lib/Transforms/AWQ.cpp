@@ -18,6 +18,8 @@
 
 #include "DecoderLayers.h"
 
+#include "hfq/IO/Statistics.h"
+
 #include "hfq/Numerics/AWQ.h"
 #include "hfq/Transforms/Passes.h"
 
@@ -40,35 +42,6 @@ namespace nx = mlir::hfq::numerics;
 using llvm::formatv;
 
 namespace {
-
-/// The statistics file with typed lookups.
-struct Stats {
-  std::unique_ptr<io::SafetensorsFile> file;
-  std::string path;
-
-  llvm::Expected<std::vector<float>> floats(const std::string &name,
-                                            std::vector<int64_t> shape) const {
-    const io::TensorInfo *info = file->find(name);
-    if (!info)
-      return llvm::createStringError(
-          path + " has no '" + name +
-          "' (AWQ needs the statistics of hfq calibrate --keep-inputs on "
-          "this model)");
-    if (info->dtype != io::DType::F32 || info->shape != shape)
-      return llvm::createStringError(formatv(
-          "{0}: '{1}' does not match the model and calibration (F32 [{2}] "
-          "expected)",
-          path, name, llvm::make_range(shape.begin(), shape.end())));
-    std::vector<float> out(info->numElements());
-    std::memcpy(out.data(), file->bytes(*info).data(),
-                out.size() * sizeof(float));
-    for (float v : out)
-      if (!std::isfinite(v))
-        return llvm::createStringError(path + ": '" + name +
-                                       "' holds non-finite activations");
-    return out;
-  }
-};
 
 struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   using AWQBase::AWQBase;
@@ -162,8 +135,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   }
 
   LogicalResult runLayer(FloatReader &reader, int64_t layer,
-                         const Stats &stats, llvm::ArrayRef<int64_t> seqLens,
-                         int64_t tokens) {
+                         const io::Statistics &stats,
+                         llvm::ArrayRef<int64_t> seqLens, int64_t tokens) {
     auto start = std::chrono::steady_clock::now();
     const std::string p = formatv("model.layers.{0}.", layer).str();
     const char *names[] = {"self_attn.q_proj", "self_attn.k_proj",
@@ -197,7 +170,9 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     }
     const nx::AttentionShape &attention = decoder->attention;
     auto inputs = [&](const char *n, int64_t cols) {
-      return stats.floats(p + n + ".inputs", {tokens, cols});
+      return stats.floats(p + n + ".inputs", {tokens, cols},
+                          "AWQ needs the statistics of hfq calibrate "
+                          "--keep-inputs on this model");
     };
     auto xAttn = inputs("self_attn.q_proj", q.in);
     auto xO = inputs("self_attn.o_proj", o.in);
@@ -370,14 +345,10 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       return abortPass(llvm::toString(layers.takeError()));
     decoder = std::move(*layers);
 
-    Stats st;
-    st.path = stats;
-    auto file = io::SafetensorsFile::open(stats);
-    if (!file) {
-      return abortPass(llvm::toString(file.takeError()));
-    }
-    st.file = std::move(*file);
-    auto seqLens = sequenceLengths(*st.file, stats);
+    auto st = io::Statistics::open(stats);
+    if (!st)
+      return abortPass(llvm::toString(st.takeError()));
+    auto seqLens = st->sequenceLengths();
     if (!seqLens)
       return abortPass(llvm::toString(seqLens.takeError()));
     int64_t tokens = 0;
@@ -386,7 +357,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
 
     FloatReader reader(module);
     for (int64_t layer = 0; layer < decoder->config.numLayers; ++layer)
-      if (failed(runLayer(reader, layer, st, *seqLens, tokens)))
+      if (failed(runLayer(reader, layer, *st, *seqLens, tokens)))
         return signalPassFailure();
 
     OpBuilder b(&getContext());

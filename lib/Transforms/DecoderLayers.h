@@ -3,9 +3,8 @@
 // What the passes that evaluate decoder layers outside the compiled model
 // share (AWQ, true-sequential GPTQ, coupled head pruning): the model config
 // (config.json of the checkpoint bound to the parameter scope "model"), its
-// linears by HF name, its float tensor globals by name (norm weights, the
-// embedding table), and the calibration sample lengths of a statistics
-// file. Internal to lib/Transforms.
+// linears by HF name and its float tensor globals by name (norm weights, the
+// embedding table). Internal to lib/Transforms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,15 +46,6 @@ struct DecoderLayers {
   /// Makes the module read `values` for tensor `name` (setGlobalFloats).
   llvm::Error replaceTensor(llvm::StringRef name, llvm::ArrayRef<float> values);
 };
-
-/// calibration.sequence_lengths of a statistics file (all positive).
-llvm::Expected<std::vector<int64_t>>
-sequenceLengths(const io::SafetensorsFile &file, llvm::StringRef path);
-
-/// calibration.token_ids of a statistics file ([sum of the lengths]).
-llvm::Expected<std::vector<int64_t>>
-calibrationTokens(const io::SafetensorsFile &file, llvm::StringRef path,
-                  int64_t tokens);
 
 } // namespace mlir::hfq::detail
 

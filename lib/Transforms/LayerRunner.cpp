@@ -72,9 +72,8 @@ llvm::Expected<LayerModule> mlir::hfq::extractLayerModule(ModuleOp module) {
     }
     f.setPublic();
   }
-  if (!embedding || !head || layers.empty() || !llvm::all_of(layers, [](bool b) {
-        return b;
-      }))
+  if (!embedding || !head || layers.empty() ||
+      !llvm::all_of(layers, [](bool b) { return b; }))
     return llvm::createStringError(
         "running the model layer by layer needs the functions "
         "@model.embed_tokens, @model.layers.0..N-1 and @head that hfq import "
@@ -97,10 +96,10 @@ llvm::Expected<LayerModule> mlir::hfq::extractLayerModule(ModuleOp module) {
     if (!values)
       return llvm::createStringError(getLinearName(op) + ": " +
                                      llvm::toString(values.takeError()));
-    setGlobalValue(global,
-                   RankedTensorType::get(type.getShape(), Float32Type::get(ctx)),
-                   ParameterAttr::get(ctx, StringAttr::get(ctx, kLayerRunnerScope),
-                                      global.getSymNameAttr()));
+    setGlobalValue(
+        global, RankedTensorType::get(type.getShape(), Float32Type::get(ctx)),
+        ParameterAttr::get(ctx, StringAttr::get(ctx, kLayerRunnerScope),
+                           global.getSymNameAttr()));
     out.weights[global.getSymName()] = std::move(*values);
   }
 
@@ -111,7 +110,8 @@ llvm::Expected<LayerModule> mlir::hfq::extractLayerModule(ModuleOp module) {
       return llvm::createStringError(
           "instrumenting the layer functions failed");
   }
-  for (Attribute group : m->getAttrOfType<ArrayAttr>("hfq.calibration_inputs")) {
+  for (Attribute group :
+       m->getAttrOfType<ArrayAttr>("hfq.calibration_inputs")) {
     std::vector<std::string> names;
     for (Attribute name : cast<ArrayAttr>(group))
       names.push_back(cast<StringAttr>(name).str());
@@ -121,9 +121,9 @@ llvm::Expected<LayerModule> mlir::hfq::extractLayerModule(ModuleOp module) {
   out.layerGroups.resize(out.numLayers);
   for (func::FuncOp f : m.getOps<func::FuncOp>()) {
     std::optional<int64_t> index = layerIndex(f.getSymName());
-    std::vector<int64_t> *target =
-        index ? &out.layerGroups[*index]
-              : f.getSymName() == "head" ? &out.headGroups : nullptr;
+    std::vector<int64_t> *target = index ? &out.layerGroups[*index]
+                                   : f.getSymName() == "head" ? &out.headGroups
+                                                              : nullptr;
     if (!target)
       continue;
     f.walk([&](func::CallOp call) {

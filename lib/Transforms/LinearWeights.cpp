@@ -229,35 +229,6 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
   return out;
 }
 
-llvm::Expected<std::vector<double>>
-mlir::hfq::detail::hessianOf(const io::SafetensorsFile &file,
-                             llvm::StringRef path, const std::string &name,
-                             int64_t cols) {
-  const io::TensorInfo *xtx = file.find(name + ".xtx");
-  const io::TensorInfo *tokens = file.find(name + ".tokens");
-  if (!xtx || !tokens)
-    return llvm::createStringError(
-        path + " has no statistics for '" + name +
-        "' (was it calibrated on this model? see hfq calibrate)");
-  if (xtx->dtype != io::DType::F64 ||
-      xtx->shape != std::vector<int64_t>{cols, cols} ||
-      tokens->dtype != io::DType::I64 || tokens->shape != std::vector<int64_t>{1})
-    return llvm::createStringError(llvm::formatv(
-        "{0}: statistics of '{1}' do not match the linear ({2} inputs): "
-        "expected {1}.xtx F64 [{2}, {2}] and {1}.tokens I64 [1]",
-        path, name, cols));
-  int64_t n = 0;
-  std::memcpy(&n, file.bytes(*tokens).data(), sizeof(n));
-  if (n <= 0)
-    return llvm::createStringError(path + ": '" + name +
-                                   "' was calibrated on no tokens");
-  std::vector<double> h(cols * cols);
-  std::memcpy(h.data(), file.bytes(*xtx).data(), h.size() * sizeof(double));
-  for (double &v : h)
-    v = 2.0 * v / double(n);
-  return h;
-}
-
 LogicalResult
 LinearSelection::init(ModuleOp module, llvm::ArrayRef<std::string> include,
                       llvm::ArrayRef<std::string> exclude) {

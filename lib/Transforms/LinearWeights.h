@@ -143,14 +143,6 @@ void setGlobalValue(GlobalOp global, Type type, Attribute value,
 /// named after the global).
 void setGlobalFloats(GlobalOp global, llvm::ArrayRef<float> values);
 
-/// H = 2 XᵀX / N of linear `name` from a statistics file written by
-/// hfq calibrate (NAME.xtx F64 [in, in], NAME.tokens I64 [1]); errors say
-/// when the file does not match the linear.
-llvm::Expected<std::vector<double>> hessianOf(const io::SafetensorsFile &file,
-                                              llvm::StringRef path,
-                                              const std::string &name,
-                                              int64_t cols);
-
 } // namespace mlir::hfq::detail
 
 #endif // HFQ_LIB_TRANSFORMS_LINEARWEIGHTS_H

@@ -1,6 +1,7 @@
 //===- Prune.cpp - the hfq-prune pass ---------------------------*- C++ -*-===//
 
 #include "DecoderLayers.h"
+#include "Sequential.h"
 
 #include "hfq/IO/Safetensors.h"
 #include "hfq/Numerics/Packing.h"
@@ -175,6 +176,35 @@ llvm::Expected<CoupledMasks> coupledMasks(ModuleOp module, bool mlp,
 struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
   using PruneBase::PruneBase;
 
+  /// Magnitude and structured pruning (coupled units from `coupledKeep`).
+  llvm::Expected<nx::PruneResult>
+  pruneWithoutData(LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
+                   int64_t cols, const nx::NMPattern &nm,
+                   const CoupledMasks &coupledKeep) {
+    if (method == PruneMethod::magnitude)
+      return nx::pruneMagnitude(w, rows, cols, sparsity, nm);
+    if (coupled == CoupledUnits::none)
+      return nx::pruneStructured(w, rows, cols, sparsity, int(axis), unit);
+    auto it = coupledKeep.find(getLinearName(op));
+    if (it == coupledKeep.end())
+      return llvm::createStringError(
+          "coupled pruning applies to the layers' MLP (coupled=mlp) and "
+          "attention (coupled=heads) linears only; do not include " +
+          getLinearName(op));
+    const CoupledMask &mask = it->second;
+    nx::PruneResult p;
+    p.weights.assign(w.begin(), w.end());
+    p.mask.resize(rows * cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        uint8_t keep = mask.keep[mask.columns ? j : i];
+        p.mask[i * cols + j] = keep;
+        if (!keep)
+          p.weights[i * cols + j] = 0.0f;
+      }
+    return p;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto fail = [&](const llvm::Twine &message) {
@@ -196,6 +226,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       return fail("bits (joint quantization) is for sparsegpt, 2..8");
     if (method == PruneMethod::sparsegpt && stats.empty())
       return fail("sparsegpt needs stats=<file> (from hfq calibrate)");
+    if (trueSequential && method != PruneMethod::sparsegpt)
+      return fail("true-sequential is an option of sparsegpt");
     SparseEncodingAttr enc;
     if (nm.enabled() && !bits) {
       enc = SparseEncodingAttr::getChecked(
@@ -225,80 +257,62 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
         return fail(llvm::toString(c.takeError()));
       coupledKeep = std::move(*c);
     }
-    std::unique_ptr<io::SafetensorsFile> file;
-    if (method == PruneMethod::sparsegpt) {
-      auto opened = io::SafetensorsFile::open(stats);
-      if (!opened)
-        return fail(llvm::toString(opened.takeError()));
-      file = std::move(*opened);
+    nx::AffineScheme scheme;
+    if (bits) {
+      scheme.bits = bits;
+      scheme.granularity = nx::AffineScheme::Granularity::Channel;
+      scheme.scaleType = scaleType;
     }
+    // A pruned (and maybe jointly quantized) weight as parts.
+    auto toParts = [&](nx::PruneResult r, int64_t rows,
+                       int64_t cols) -> llvm::Expected<Quantized> {
+      if (r.quantized) {
+        auto affine = AffineEncodingAttr::get(
+            &getContext(), bits, Granularity::channel, 1, 0, ZeroPoint::integer,
+            false, 8, PackOrder::lsb_first,
+            scaleStorageAttrType(&getContext(), scaleType), packZeros);
+        return affineParts(affine, *r.quantized, scheme, false, {}, r.weights);
+      }
+      if (enc)
+        return sparseParts(enc, r, rows, cols);
+      return bitmaskParts(&getContext(), std::move(r.weights), rows, cols);
+    };
 
-    if (failed(rewriteLinearWeights(
-            module, selection, stringify(method), report,
-            [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
-                int64_t cols) -> llvm::Expected<Quantized> {
-              nx::AffineScheme scheme;
-              if (bits) {
-                scheme.bits = bits;
-                scheme.granularity = nx::AffineScheme::Granularity::Channel;
-                scheme.scaleType = scaleType;
-              }
-              auto prune = [&]() -> llvm::Expected<nx::PruneResult> {
-                if (method == PruneMethod::magnitude)
-                  return nx::pruneMagnitude(w, rows, cols, sparsity, nm);
-                if (method == PruneMethod::structured && !isCoupled)
-                  return nx::pruneStructured(w, rows, cols, sparsity,
-                                             int(axis), unit);
-                if (method == PruneMethod::structured) {
-                  auto it = coupledKeep.find(getLinearName(op));
-                  if (it == coupledKeep.end())
-                    return llvm::createStringError(
-                        "coupled pruning applies to the layers' MLP "
-                        "(coupled=mlp) and attention (coupled=heads) "
-                        "linears only; do not include " +
-                        getLinearName(op));
-                  const CoupledMask &mask = it->second;
-                  nx::PruneResult p;
-                  p.weights.assign(w.begin(), w.end());
-                  p.mask.resize(rows * cols);
-                  for (int64_t i = 0; i < rows; ++i)
-                    for (int64_t j = 0; j < cols; ++j) {
-                      uint8_t keep = mask.keep[mask.columns ? j : i];
-                      p.mask[i * cols + j] = keep;
-                      if (!keep)
-                        p.weights[i * cols + j] = 0.0f;
-                    }
-                  return p;
-                }
-                auto h = hessianOf(*file, stats, getLinearName(op), cols);
-                if (!h)
-                  return h.takeError();
-                nx::SparseGPTOptions o;
-                o.sparsity = sparsity;
-                o.pattern = nm;
-                o.percDamp = damp;
-                o.blockSize = blockSize;
-                if (bits)
-                  o.quantize = scheme;
-                return nx::pruneSparseGPT(w, rows, cols, *h, o);
-              };
-              auto r = prune();
-              if (!r)
-                return r.takeError();
-              if (r->quantized) {
-                auto affine = AffineEncodingAttr::get(
-                    &getContext(), bits, Granularity::channel, 1, 0,
-                    ZeroPoint::integer, false, 8, PackOrder::lsb_first,
-                    scaleStorageAttrType(&getContext(), scaleType), packZeros);
-                return affineParts(affine, *r->quantized, scheme, false, {},
-                                   r->weights);
-              }
-              if (enc)
-                return sparseParts(enc, *r, rows, cols);
-              return bitmaskParts(&getContext(), std::move(r->weights), rows,
-                                  cols);
-            },
-            "pruned")))
+    if (method == PruneMethod::sparsegpt) {
+      auto file = io::Statistics::open(stats);
+      if (!file)
+        return fail(llvm::toString(file.takeError()));
+      nx::SparseGPTOptions o;
+      o.sparsity = sparsity;
+      o.pattern = nm;
+      o.percDamp = damp;
+      o.blockSize = blockSize;
+      if (bits)
+        o.quantize = scheme;
+      HessianSource source{&*file, trueSequential};
+      if (failed(rewriteWithHessians(
+              module, selection, "sparsegpt", report, source,
+              [&](const std::string &, llvm::ArrayRef<float> w, int64_t rows,
+                  int64_t cols,
+                  llvm::ArrayRef<double> h) -> llvm::Expected<Quantized> {
+                auto r = nx::pruneSparseGPT(w, rows, cols, h, o);
+                if (!r)
+                  return r.takeError();
+                return toParts(std::move(*r), rows, cols);
+              },
+              "pruned")))
+        return signalPassFailure();
+    } else if (failed(rewriteLinearWeights(
+                   module, selection, stringify(method), report,
+                   [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
+                       int64_t cols) -> llvm::Expected<Quantized> {
+                     auto r =
+                         pruneWithoutData(op, w, rows, cols, nm, coupledKeep);
+                     if (!r)
+                       return r.takeError();
+                     return toParts(std::move(*r), rows, cols);
+                   },
+                   "pruned")))
       return signalPassFailure();
 
     OpBuilder b(&getContext());
@@ -319,6 +333,9 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
     }
     if (bits)
       settings.push_back(b.getNamedAttr("bits", b.getI64IntegerAttr(bits)));
+    if (method == PruneMethod::sparsegpt)
+      settings.push_back(
+          b.getNamedAttr("true_sequential", b.getBoolAttr(trueSequential)));
     module->setAttr("hfq.pruning", b.getDictionaryAttr(settings));
   }
 };

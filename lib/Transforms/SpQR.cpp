@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LinearWeights.h"
+#include "Sequential.h"
 
 #include "hfq/Numerics/SpQR.h"
 #include "hfq/Transforms/Passes.h"
@@ -91,20 +91,19 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
     LinearSelection selection;
     if (failed(selection.init(module, include, exclude)))
       return signalPassFailure();
-    auto file = io::SafetensorsFile::open(stats);
+    auto file = io::Statistics::open(stats);
     if (!file) {
       module.emitError() << llvm::toString(file.takeError());
       return signalPassFailure();
     }
     int64_t totalOutliers = 0, totalWeights = 0;
-    if (failed(rewriteLinearWeights(
-            module, selection, "spqr", report,
-            [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
-                int64_t cols) -> llvm::Expected<Quantized> {
-              auto h = hessianOf(**file, stats, getLinearName(op), cols);
-              if (!h)
-                return h.takeError();
-              auto r = nx::quantizeSpQR(w, rows, cols, *h, o);
+    HessianSource source{&*file, trueSequential};
+    if (failed(rewriteWithHessians(
+            module, selection, "spqr", report, source,
+            [&](const std::string &name, llvm::ArrayRef<float> w, int64_t rows,
+                int64_t cols,
+                llvm::ArrayRef<double> h) -> llvm::Expected<Quantized> {
+              auto r = nx::quantizeSpQR(w, rows, cols, h, o);
               if (!r)
                 return r.takeError();
               const int64_t n = int64_t(r->outlierCols.size());
@@ -114,9 +113,8 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
                 llvm::errs() << llvm::formatv(
                     "  {0}: {1} outliers ({2:F3}% of weights), dampening {3} "
                     "x mean(diag H), {4} dead inputs\n",
-                    getLinearName(op), n,
-                    100.0 * double(n) / double(rows * cols), r->percDamp,
-                    r->deadColumns);
+                    name, n, 100.0 * double(n) / double(rows * cols),
+                    r->percDamp, r->deadColumns);
               return spqrParts(&getContext(), *r, o);
             })))
       return signalPassFailure();
@@ -136,11 +134,13 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
              b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)),
              b.getNamedAttr("qq_scale_bits", b.getI64IntegerAttr(scaleBits)),
              b.getNamedAttr("qq_zero_bits", b.getI64IntegerAttr(zeroBits)),
-             b.getNamedAttr("qq_groupsize", b.getI64IntegerAttr(statsGroupSize)),
+             b.getNamedAttr("qq_groupsize",
+                            b.getI64IntegerAttr(statsGroupSize)),
              b.getNamedAttr("outlier_threshold",
                             b.getF64FloatAttr(outlierThreshold)),
              b.getNamedAttr("damp_percent", b.getF64FloatAttr(damp)),
              b.getNamedAttr("act_order", b.getBoolAttr(actOrder)),
+             b.getNamedAttr("true_sequential", b.getBoolAttr(trueSequential)),
              b.getNamedAttr("outliers", b.getI64IntegerAttr(totalOutliers))}));
   }
 };

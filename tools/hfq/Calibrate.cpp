@@ -10,23 +10,15 @@
 // with BOS and truncated to the sequence length; fewer documents than asked
 // is an error.
 //
-// Output (safetensors, per linear NAME, e.g. model.layers.0.mlp.up_proj):
-//   NAME.xtx      F64 [in, in]   sum over tokens of x xᵀ
-//   NAME.abs_mean F32 [in]       mean |x|
-//   NAME.abs_max  F32 [in]       max |x|
-//   NAME.tokens   I64 [1]
-//   NAME.inputs   F32 [tokens, in] the raw inputs, with --keep-inputs (AWQ's
-//                 searches run modules on them); only under the first
-//                 linear of an input group (q_proj, gate_proj), in sample
-//                 order
-//   calibration.sequence_lengths I64 [samples] tokens of every sample
-//   calibration.token_ids I64 [tokens] the samples' tokens, end to end
-//                 (true-sequential GPTQ runs the model on them)
-// Linears that read the same input (q/k/v, gate/up) get identical entries.
+// Output: the statistics file of hfq/IO/Statistics.h (format tag and
+// version in its __metadata__); NAME.inputs, with --keep-inputs, only under
+// the first linear of an input group (q_proj, gate_proj), in sample order.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Calibrate.h"
+
+#include "hfq/IO/Statistics.h"
 
 #include "Errors.h"
 
@@ -180,13 +172,12 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
                      {int64_t(seqLens.size())}, bytesOf(seqLens)});
   tensors.push_back({"calibration.token_ids", io::DType::I64,
                      {int64_t(tokenIds.size())}, bytesOf(tokenIds)});
-  std::map<std::string, std::string> metadata = {
-      {"format", "hfq-calibration-v1"},
-      {"model", modelPath.str()},
-      {"text", options.textPath},
-      {"samples", std::to_string(options.samples)},
-      {"seq_len", std::to_string(seqLen)},
-      {"tokens", std::to_string(tokens)}};
+  std::map<std::string, std::string> metadata = io::Statistics::metadata();
+  metadata.insert({{"model", modelPath.str()},
+                   {"text", options.textPath},
+                   {"samples", std::to_string(options.samples)},
+                   {"seq_len", std::to_string(seqLen)},
+                   {"tokens", std::to_string(tokens)}});
   if (llvm::Error e = io::writeSafetensors(options.outputPath,
                                            std::move(tensors), metadata))
     return e;

@@ -27,10 +27,10 @@
 #include "QuantError.h"
 #include "Quantize.h"
 
-#include "hfq/IO/Checkpoint.h"
-#include "hfq/IO/Tokenizer.h"
 #include "hfq/Execution/JIT.h"
 #include "hfq/Execution/Model.h"
+#include "hfq/IO/Checkpoint.h"
+#include "hfq/IO/Tokenizer.h"
 #include "hfq/Import/LlamaImporter.h"
 #include "hfq/Pipelines/Pipelines.h"
 
@@ -230,15 +230,15 @@ cl::opt<std::string> qMethod("method",
                                       "data); gptq, awq, spqr (need --calib)"),
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
-cl::opt<unsigned> qBits("bits", cl::desc("rtn/hqq code width (2-8)"),
-                        cl::init(4), cl::sub(quantizeCmd), cl::cat(hfqCategory));
-constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
+// The method flags below have no defaults of their own: a flag not given
+// leaves the pass's default (see given()).
+cl::opt<unsigned> qBits("bits", cl::desc("code width (2-8; default 4, spqr 3)"),
+                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> qGroup("group-size",
-                        cl::desc("rtn/hqq: elements per group along the "
-                                 "axis; 0 per channel, -1 per tensor (rtn). "
-                                 "Default: rtn 0, hqq 64"),
-                        cl::init(kUnset), cl::sub(quantizeCmd),
-                        cl::cat(hfqCategory));
+                        cl::desc("elements per group along the axis; 0 per "
+                                 "channel, -1 per tensor (rtn). Default: 0, "
+                                 "hqq 64, spqr 16"),
+                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qSym("sym", cl::desc("rtn: symmetric codes (default asym)"),
                    cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qAsym("asym", cl::desc("rtn: asymmetric codes with zero points"),
@@ -248,16 +248,15 @@ cl::opt<bool> qMse("mse-clip",
                    cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> qBlock("block-size",
                         cl::desc("nf4/fp4: elements per absmax (32-4096)"),
-                        cl::init(64), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qDouble("double-quant",
                       cl::desc("nf4/fp4: 8-bit absmax in blocks of 256"),
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<double> qThreshold("threshold",
                            cl::desc("int8: outlier threshold (0: none)"),
-                           cl::init(6.0), cl::sub(quantizeCmd),
-                           cl::cat(hfqCategory));
+                           cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> qAxis("axis", cl::desc("hqq: 1 groups inputs, 0 outputs"),
-                       cl::init(1), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<numerics::ScaleType> qScaleType(
     "scale-type",
     cl::desc("element type of stored scales (rtn, hqq, gptq, awq, and "
@@ -270,8 +269,8 @@ cl::opt<numerics::ScaleType> qScaleType(
 cl::opt<bool> qPackZeros("pack-zeros",
                          cl::desc("store integer zero points packed at the "
                                   "code width (default; =false: i32)"),
-                         cl::init(true), cl::sub(quantizeCmd),
-                         cl::sub(pruneCmd), cl::cat(hfqCategory));
+                         cl::sub(quantizeCmd), cl::sub(pruneCmd),
+                         cl::cat(hfqCategory));
 cl::opt<std::string> qPipeline(
     "pipeline",
     cl::desc("a pass pipeline in hfq-opt's syntax to run instead of "
@@ -287,8 +286,7 @@ cl::opt<std::string> qCalib("calib",
 cl::opt<double> qOutliers("outlier-threshold",
                           cl::desc("spqr: relative outlier threshold (< 0: "
                                    "none)"),
-                          cl::init(0.2), cl::sub(quantizeCmd),
-                          cl::cat(hfqCategory));
+                          cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qNoClip("no-clip",
                       cl::desc("awq: skip the clip search"),
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
@@ -296,21 +294,22 @@ cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
                                  "diagonal (desc_act), with g_idx (default; "
                                  "=false: column order)"),
-                        cl::init(true), cl::sub(quantizeCmd),
-                        cl::cat(hfqCategory));
+                        cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<bool> qTrueSeq("true-sequential",
-                       cl::desc("gptq: each linear's Hessian from inputs "
-                                "through the already quantized linears "
-                                "(re-runs the calibration tokens layer by "
-                                "layer)"),
-                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
+                       cl::desc("gptq, spqr, prune sparsegpt: each linear's "
+                                "Hessian from inputs through the already "
+                                "rewritten linears (re-runs the calibration "
+                                "tokens through the model's layer functions, "
+                                "layer by layer)"),
+                       cl::sub(quantizeCmd), cl::sub(pruneCmd),
+                       cl::cat(hfqCategory));
 cl::opt<bool> qStatic("static-groups",
                       cl::desc("gptq: group parameters before any update"),
                       cl::sub(quantizeCmd), cl::cat(hfqCategory));
-cl::opt<double> qDamp("damp", cl::desc("gptq: dampening, fraction of "
-                                       "mean(diag H)"),
-                      cl::init(0.01), cl::sub(quantizeCmd),
-                      cl::cat(hfqCategory));
+cl::opt<double> qDamp("damp",
+                      cl::desc("gptq: dampening, fraction of "
+                               "mean(diag H)"),
+                      cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::list<std::string> qInclude("include",
                                cl::desc("regex of linear names to quantize "
                                         "(repeatable; default all but "
@@ -334,7 +333,7 @@ cl::opt<std::string> pMethod("method",
                              cl::init("magnitude"), cl::sub(pruneCmd),
                              cl::cat(hfqCategory));
 cl::opt<double> pSparsity("sparsity", cl::desc("fraction to prune"),
-                          cl::init(0.5), cl::sub(pruneCmd), cl::cat(hfqCategory));
+                          cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<std::string> pPattern("pattern",
                               cl::desc("N:M pattern, N kept of every M (2:4)"),
                               cl::sub(pruneCmd), cl::cat(hfqCategory));
@@ -343,9 +342,9 @@ cl::opt<std::string> pCalib("calib",
                                      "calibrate, or text to calibrate on"),
                             cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> pAxis("axis", cl::desc("structured: 0 rows, 1 columns"),
-                       cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
+                       cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> pUnit("unit", cl::desc("structured: rows/columns per unit"),
-                       cl::init(1), cl::sub(pruneCmd), cl::cat(hfqCategory));
+                       cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<std::string> pCoupled(
     "coupled",
     cl::desc("structured: =mlp (the same MLP channels in gate/up rows and "
@@ -353,7 +352,7 @@ cl::opt<std::string> pCoupled(
              "o columns) or =all (both; also the bare --coupled)"),
     cl::ValueOptional, cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<unsigned> pBits("bits", cl::desc("sparsegpt: joint quantization bits"),
-                        cl::init(0), cl::sub(pruneCmd), cl::cat(hfqCategory));
+                        cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::list<std::string> pInclude("include", cl::desc("regex of linears to prune"),
                                cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::list<std::string> pExclude("exclude", cl::desc("regex of linears to keep"),
@@ -361,6 +360,15 @@ cl::list<std::string> pExclude("exclude", cl::desc("regex of linears to keep"),
 
 cl::opt<bool> quiet("quiet", cl::desc("no progress output on stderr"),
                     cl::sub(cl::SubCommand::getAll()), cl::cat(hfqCategory));
+
+/// Sets `field` from `flag` only when the user gave it: every other setting
+/// is the pass's own default (hfq/Transforms/Passes.td), the same as
+/// hfq-opt's, so the two tools cannot drift apart.
+template <typename Field, typename T>
+void given(Field &field, const cl::opt<T> &flag) {
+  if (flag.getNumOccurrences())
+    field = flag;
+}
 
 int reportError(Error error) {
   WithColor::error(errs(), "hfq") << toString(std::move(error)) << "\n";
@@ -405,7 +413,7 @@ struct TempStats {
 
 int runPruneCmd() {
   PruneOptions o;
-  o.pattern = pPattern;
+  given(o.pattern, pPattern);
   if (pMethod == "magnitude" || pMethod == "2:4")
     o.method = PruneMethod::magnitude;
   else if (pMethod == "structured")
@@ -418,9 +426,9 @@ int runPruneCmd() {
                             "2:4)"));
   if (pMethod == "2:4")
     o.pattern = "2:4";
-  o.sparsity = pSparsity;
-  o.axis = pAxis;
-  o.unit = pUnit;
+  given(o.sparsity, pSparsity);
+  given(o.axis, pAxis);
+  given(o.unit, pUnit);
   if (pCoupled.getNumOccurrences()) {
     if (pCoupled.empty() || pCoupled == "all")
       o.coupled = CoupledUnits::all;
@@ -432,9 +440,10 @@ int runPruneCmd() {
       return reportError(
           fail("--coupled must be mlp, heads or all, got '" + pCoupled + "'"));
   }
-  o.bits = pBits;
-  o.scaleType = qScaleType;
-  o.packZeros = qPackZeros;
+  given(o.bits, pBits);
+  given(o.trueSequential, qTrueSeq);
+  given(o.scaleType, qScaleType);
+  given(o.packZeros, qPackZeros);
   o.include.assign(pInclude.begin(), pInclude.end());
   o.exclude.assign(pExclude.begin(), pExclude.end());
   o.report = !quiet;
@@ -461,57 +470,55 @@ int runQuantizeCmd() {
   }
   if (qSym && qAsym)
     return reportError(fail("--sym and --asym are exclusive"));
-  int64_t group = qGroup != kUnset ? int64_t(qGroup)
-                  : qMethod == "hqq" ? 64
-                                     : 0;
+  if (qTrueSeq && qMethod != "gptq" && qMethod != "spqr")
+    return reportError(fail("--true-sequential is for gptq and spqr (and "
+                            "hfq prune --method sparsegpt)"));
   TempStats stats;
   if (qMethod == "gptq" || qMethod == "spqr" || qMethod == "awq")
     if (Error e = stats.resolve(qMethod, qModel, qCalib,
                                 /*keepInputs=*/qMethod == "awq"))
       return reportError(std::move(e));
-  auto select = [](auto &o) {
+  auto common = [](auto &o) {
     o.include.assign(qInclude.begin(), qInclude.end());
     o.exclude.assign(qExclude.begin(), qExclude.end());
     o.report = !quiet;
+    given(o.bits, qBits);
+    given(o.groupSize, qGroup);
   };
-  auto storage = [](auto &o) {
-    o.scaleType = qScaleType;
-    o.packZeros = qPackZeros;
+  auto affine = [](auto &o) {
+    given(o.symmetric, qSym);
+    if (qAsym)
+      o.symmetric = false;
+    given(o.scaleType, qScaleType);
+    given(o.packZeros, qPackZeros);
   };
   std::unique_ptr<mlir::Pass> pass;
   if (qMethod == "gptq") {
     GPTQOptions o;
     o.stats = stats.path;
-    o.bits = qBits;
-    o.groupSize = group;
-    o.symmetric = qSym;
-    o.actOrder = qActOrder;
-    o.staticGroups = qStatic;
-    o.trueSequential = qTrueSeq;
-    o.damp = qDamp;
-    o.mseClip = qMse;
-    select(o);
-    storage(o);
+    common(o);
+    affine(o);
+    given(o.actOrder, qActOrder);
+    given(o.staticGroups, qStatic);
+    given(o.trueSequential, qTrueSeq);
+    given(o.damp, qDamp);
+    given(o.mseClip, qMse);
     pass = createGPTQ(o);
   } else if (qMethod == "spqr") {
     SpQROptions o;
     o.stats = stats.path;
-    o.bits = qBits.getNumOccurrences() ? unsigned(qBits) : 3u;
-    o.groupSize = qGroup != kUnset ? int64_t(qGroup) : 16;
-    o.outlierThreshold = qOutliers;
-    if (qDamp.getNumOccurrences())
-      o.damp = qDamp;
-    select(o);
+    common(o);
+    given(o.outlierThreshold, qOutliers);
+    given(o.damp, qDamp);
+    given(o.trueSequential, qTrueSeq);
     pass = createSpQR(o);
   } else if (qMethod == "awq") {
     AWQOptions o;
     o.stats = stats.path;
-    o.bits = qBits;
-    o.groupSize = group;
-    o.symmetric = qSym;
-    o.clip = !qNoClip;
-    select(o);
-    storage(o);
+    common(o);
+    affine(o);
+    if (qNoClip)
+      o.clip = false;
     pass = createAWQ(o);
   } else {
     QuantizeLinearsOptions o;
@@ -528,16 +535,17 @@ int runQuantizeCmd() {
                               "' (expected rtn, nf4, fp4, int8, hqq, gptq, "
                               "awq or spqr)"));
     o.method = it->second;
-    o.bits = qBits;
-    o.groupSize = group;
-    o.symmetric = qSym;
-    o.mseClip = qMse;
-    o.blockSize = qBlock;
-    o.doubleQuant = qDouble;
-    o.threshold = qThreshold;
-    o.axis = qAxis;
-    select(o);
-    storage(o);
+    // HQQ's reference groups 64 weights; the pass's group-size default (0,
+    // per channel) is RTN's.
+    if (o.method == QuantizeMethod::hqq)
+      o.groupSize = 64;
+    common(o);
+    affine(o);
+    given(o.mseClip, qMse);
+    given(o.blockSize, qBlock);
+    given(o.doubleQuant, qDouble);
+    given(o.threshold, qThreshold);
+    given(o.axis, qAxis);
     pass = createQuantizeLinears(o);
   }
   if (Error e = runQuantize(qModel, qOutput, std::move(pass), qMethod,

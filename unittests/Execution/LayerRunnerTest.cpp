@@ -1,4 +1,5 @@
-//===- LayerRunnerTest.cpp - the imported model, one layer at a time -*- C++ -*-===//
+//===- LayerRunnerTest.cpp - the imported model, one layer at a time -*- C++
+//-*-===//
 //
 // On the bundled stories15M:
 // - the layer runner (embedding, each layer, head, called one at a time)
@@ -13,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hfq/Transforms/LayerRunner.h"
 #include "hfq/Dialect/HFQ/IR/HFQWeights.h"
 #include "hfq/Execution/JIT.h"
 #include "hfq/Execution/Model.h"
@@ -21,7 +23,6 @@
 #include "hfq/Import/LlamaImporter.h"
 #include "hfq/Numerics/Decoder.h"
 #include "hfq/Pipelines/Pipelines.h"
-#include "hfq/Transforms/LayerRunner.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -39,8 +40,8 @@ namespace {
 
 const std::string kModel = std::string(HFQ_SOURCE_DIR) + "/models/stories15M";
 // Two sequences laid end to end, as calibration runs them.
-const std::vector<int64_t> kTokens = {1,   403, 2501, 263,  931, 29892, 727,
-                                      1,   3118, 2462, 29892, 365};
+const std::vector<int64_t> kTokens = {1,   403, 2501, 263,  931,   29892,
+                                      727, 1,   3118, 2462, 29892, 365};
 const std::vector<int64_t> kLengths = {7, 5};
 
 class LayerRunnerTest : public ::testing::Test {

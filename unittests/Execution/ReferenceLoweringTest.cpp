@@ -16,12 +16,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Execution/JIT.h"
+#include "hfq/IO/Safetensors.h"
+#include "hfq/IO/Statistics.h"
 #include "hfq/Numerics/Affine.h"
 #include "hfq/Numerics/Codebooks.h"
 #include "hfq/Numerics/Packing.h"
 #include "hfq/Numerics/Pruning.h"
 #include "hfq/Numerics/SpQR.h"
-#include "hfq/IO/Safetensors.h"
 #include "hfq/Pipelines/Pipelines.h"
 #include "hfq/Transforms/Passes.h"
 
@@ -743,12 +744,16 @@ TEST(SpQRPass, LoweringMatchesNumerics) {
     std::memcpy(out.data(), v.data(), out.size());
     return out;
   };
-  ASSERT_FALSE(bool(io::writeSafetensors(
-      path,
-      {{"model.layers.0.mlp.up_proj.xtx", io::DType::F64, {cols, cols}, bytes(xtx)},
-       {"model.layers.0.mlp.up_proj.tokens", io::DType::I64, {1},
-        bytes(std::vector<int64_t>{n})}},
-      {})));
+  ASSERT_FALSE(bool(io::writeSafetensors(path,
+                                         {{"model.layers.0.mlp.up_proj.xtx",
+                                           io::DType::F64,
+                                           {cols, cols},
+                                           bytes(xtx)},
+                                          {"model.layers.0.mlp.up_proj.tokens",
+                                           io::DType::I64,
+                                           {1},
+                                           bytes(std::vector<int64_t>{n})}},
+                                         io::Statistics::metadata())));
   SpQROptions o;
   o.stats = std::string(path);
   Jit jit;

@@ -1,4 +1,5 @@
-//===- LayerRunner.h - an imported model run one layer at a time -*- C++ -*-===//
+//===- LayerRunner.h - an imported model run one layer at a time -*- C++
+//-*-===//
 //
 // The passes that calibrate layer by layer (true-sequential GPTQ) run the
 // imported module's own functions — @model.embed_tokens, @model.layers.N,
@@ -34,9 +35,9 @@ namespace mlir::hfq {
 
 /// Receives the input of the linears of calibration group `group`: `rows`
 /// x `cols` floats, rows `stride` apart (hfq-instrument-linears).
-using CalibrationRecorder = std::function<void(
-    int64_t group, const float *data, int64_t rows, int64_t cols,
-    int64_t stride)>;
+using CalibrationRecorder =
+    std::function<void(int64_t group, const float *data, int64_t rows,
+                       int64_t cols, int64_t stride)>;
 
 /// The parameter scope the float linear weights of a layer module read:
 /// key = the linear's weight symbol, data = the runner's buffer.

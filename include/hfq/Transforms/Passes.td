@@ -13,6 +13,16 @@ include "mlir/Pass/PassBase.td"
 // How the affine passes store scales and zero points: what GPTQ, AWQ and
 // compressed-tensors checkpoints store by default (f16 scales, zeros packed
 // at the code width).
+// The Hessian passes' sequential mode (GPTQ, SpQR, SparseGPT; see
+// lib/Transforms/Sequential.h).
+defvar HFQ_SequentialOptions = [
+  Option<"trueSequential", "true-sequential", "bool", "false",
+         "Hessians from the calibration tokens run through the model's own "
+         "layer functions, layer by layer and within a layer in program "
+         "order, on the already rewritten linears (needs hfq import's layer "
+         "functions and a registered layer runner)">
+];
+
 defvar HFQ_AffineStorageOptions = [
   Option<"scaleType", "scale-type", "::mlir::hfq::numerics::ScaleType",
          "::mlir::hfq::numerics::ScaleType::F16",
@@ -175,14 +185,15 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     model. With `true-sequential` the pass follows the reference's
     sequential mode instead: it runs the calibration tokens stored in the
     statistics (`calibration.token_ids`, `calibration.sequence_lengths`)
-    through the decoder layers in C++ (numerics/Decoder.h; config from the
-    checkpoint bound to parameter scope `model`), and every linear's Hessian comes from
-    inputs produced by the already quantized linears before it: inside a
-    layer in the reference's order [k, v, q], [o], [up, gate], [down], and
-    each layer on the outputs of the quantized layers below it (`lm_head`,
-    when selected, on the final norm of the quantized stack). The file's own
-    Hessians then serve only to check, on layer 0, that the C++ layer
-    reproduces the compiled model (relative difference below 1e-4).
+    through the module's own functions (`@model.embed_tokens`,
+    `@model.layers.N`, `@head`, compiled once by a layer runner), and every
+    linear's Hessian comes from inputs produced by the already quantized
+    linears before it: inside a layer group by group in program order (the
+    linears reading one input: [q, k, v], [o], [gate, up], [down]), and each
+    layer on the outputs of the quantized layers below it (`lm_head`, when
+    selected, on the final norm of the quantized stack). The file's own
+    Hessians then serve only to check, on layer 0, that they are this
+    model's (relative difference below 1e-4; 0 when they are).
   }];
   let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
@@ -203,15 +214,13 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
            "columns per lazy batch update">,
     Option<"mseClip", "mse-clip", "bool", "false",
            "search each group's clipping range (GPTQ's mse option)">,
-    Option<"trueSequential", "true-sequential", "bool", "false",
-           "Hessians from inputs through the already quantized linears">,
     ListOption<"include", "include", "std::string",
                "regexes of linear names to quantize (default: all)">,
     ListOption<"exclude", "exclude", "std::string",
                "regexes of linear names to leave in float">,
     Option<"report", "report", "bool", "false",
            "print one line per quantized linear to stderr">
-  ], HFQ_AffineStorageOptions);
+  ], HFQ_AffineStorageOptions, HFQ_SequentialOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
@@ -288,9 +297,11 @@ def SpQR : Pass<"hfq-spqr", "::mlir::ModuleOp"> {
     Defaults are the reference README's: 3-bit weights and statistics,
     groups of 16, threshold 0.2, act-order, dampening 1.0 x mean(diag H).
     The result is an `#hfq.spqr` weight; with `report`, each linear's
-    outlier count and rate go to stderr.
+    outlier count and rate go to stderr. With `true-sequential`, the
+    Hessians come from the model's own layers run on the already quantized
+    linears, as in `hfq-gptq` (the reference's `--true-sequential`).
   }];
-  let options = [
+  let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
            "calibration statistics (.safetensors from hfq calibrate)">,
     Option<"bits", "bits", "unsigned", "3", "weight code width (2..8)">,
@@ -315,7 +326,7 @@ def SpQR : Pass<"hfq-spqr", "::mlir::ModuleOp"> {
                "regexes of linear names to leave in float">,
     Option<"report", "report", "bool", "false",
            "print one line per quantized linear to stderr">
-  ];
+  ], HFQ_SequentialOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
@@ -343,7 +354,11 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
       Default selection: the linears concerned;
     - `sparsegpt`: SparseGPT from the calibration statistics `stats`
       (H = 2 XᵀX / N) with `damp`, `block-size`, unstructured `sparsity` or
-      `pattern=N:M`, and with `bits` > 0 joint per-channel quantization.
+      `pattern=N:M`, and with `bits` > 0 joint per-channel quantization;
+      with `true-sequential`, Hessians from the model's own layers run on
+      the already pruned linears, as in `hfq-gptq` (the SparseGPT
+      reference prunes a layer's linears together on the pruned layers
+      below; this order is finer: within a layer too).
     N:M results become `#hfq.sparse<n, m>` weights (packed position metadata
     plus the kept values); unstructured and structured results
     `#hfq.bitmask` weights (compressed-tensors' sparse-bitmask layout: a bit
@@ -393,7 +408,7 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
                "regexes of linear names to leave alone">,
     Option<"report", "report", "bool", "false",
            "print one line per pruned linear to stderr">
-  ], HFQ_AffineStorageOptions);
+  ], HFQ_AffineStorageOptions, HFQ_SequentialOptions);
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::hfq::HFQDialect"];
 }
