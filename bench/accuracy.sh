@@ -12,10 +12,9 @@
 #         prune (SparseGPT next to magnitude pruning, structured and coupled
 #         rows) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and g32,
 #         SpQR, then the pruning rows: the calibration-based table); all but
-#         free need CALIB=statistics from hfq calibrate (--keep-inputs for
-#         calib: AWQ reads the inputs), or storage (each affine method with
-#         the default f16 scales and packed zeros next to f32 scales and i32
-#         zeros; needs CALIB with --keep-inputs).
+#         free need CALIB=statistics from hfq calibrate, or storage (each
+#         affine method with the default f16 scales and packed zeros next
+#         to f32 scales and i32 zeros; needs CALIB).
 # Env: HFQ (the hfq binary), MODEL, TEXT, CALIB, ONLY (an extended regex:
 # run only the rows whose label matches).
 # Prints a Markdown table on stdout; progress and logs go to stderr/$WORK.

@@ -1,10 +1,15 @@
 //===- AWQ.cpp - the hfq-awq pass -------------------------------*- C++ -*-===//
 //
-// Layer by layer: read the layer's float weights and calibration inputs,
-// run the four scale searches and fold each result (numerics/AWQ.h), run
-// the clip search, write the transformed float weights back into the IR,
-// and finally quantize every selected linear round-to-nearest through the
-// shared LinearWeights machinery.
+// Layer by layer: run the module's own layer function on the calibration
+// tokens (a LayerRunner, float weights) to record its linears' inputs, read
+// the layer's float weights, run the four scale searches and fold each
+// result (numerics/AWQ.h), run the clip search, write the transformed float
+// weights back into the IR, and finally quantize every selected linear
+// round-to-nearest through the shared LinearWeights machinery. The searches
+// evaluate candidate blocks with the C++ evaluators of numerics/Decoder.h
+// (SGEMM; ~40 block evaluations a layer would take minutes each on the
+// reference lowering), checked on every layer against the activations the
+// layer function recorded.
 //
 // Every search of a layer sees the float weights it would see in the
 // reference (which searches all groups before applying any): a group's
@@ -19,6 +24,7 @@
 #include "DecoderLayers.h"
 
 #include "hfq/IO/Statistics.h"
+#include "hfq/Transforms/LayerRunner.h"
 
 #include "hfq/Numerics/AWQ.h"
 #include "hfq/Transforms/Passes.h"
@@ -29,6 +35,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace mlir::hfq {
 #define GEN_PASS_DEF_AWQ
@@ -42,6 +49,13 @@ namespace nx = mlir::hfq::numerics;
 using llvm::formatv;
 
 namespace {
+
+/// One layer's linear inputs, as the layer runner recorded them: each
+/// linear's group, and each group's rows (all calibration tokens).
+struct LayerInputs {
+  llvm::StringMap<int64_t> groupOf;
+  std::map<int64_t, std::vector<float>> rows;
+};
 
 struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   using AWQBase::AWQBase;
@@ -135,7 +149,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   }
 
   LogicalResult runLayer(FloatReader &reader, int64_t layer,
-                         const io::Statistics &stats,
+                         const LayerInputs &recorded,
                          llvm::ArrayRef<int64_t> seqLens, int64_t tokens) {
     auto start = std::chrono::steady_clock::now();
     const std::string p = formatv("model.layers.{0}.", layer).str();
@@ -169,10 +183,28 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       norms[i] = std::move(*values);
     }
     const nx::AttentionShape &attention = decoder->attention;
-    auto inputs = [&](const char *n, int64_t cols) {
-      return stats.floats(p + n + ".inputs", {tokens, cols},
-                          "AWQ needs the statistics of hfq calibrate "
-                          "--keep-inputs on this model");
+    auto inputs = [&](const char *n,
+                      int64_t cols) -> llvm::Expected<std::vector<float>> {
+      auto g = recorded.groupOf.find(p + n);
+      if (g == recorded.groupOf.end())
+        return llvm::createStringError("the layer function records no input "
+                                       "of " +
+                                       p + n);
+      auto rows = recorded.rows.find(g->second);
+      const std::vector<float> empty;
+      const std::vector<float> &x =
+          rows == recorded.rows.end() ? empty : rows->second;
+      if (int64_t(x.size()) != tokens * cols)
+        return llvm::createStringError(
+            formatv("{0}{1}: {2} recorded input values, expected {3} x {4}", p,
+                    n, x.size(), tokens, cols));
+      for (float v : x)
+        if (!std::isfinite(v))
+          return llvm::createStringError(
+              p + n +
+              ": non-finite activations at its input (the model computes "
+              "NaN or infinity on the calibration tokens)");
+      return x;
     };
     auto xAttn = inputs("self_attn.q_proj", q.in);
     auto xO = inputs("self_attn.o_proj", o.in);
@@ -321,7 +353,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
   void runOnOperation() override {
     module = getOperation();
     if (stats.empty()) {
-      return abortPass("hfq-awq needs stats=<file> (from hfq calibrate --keep-inputs)");
+      return abortPass("hfq-awq needs stats=<file> (from hfq calibrate)");
     }
     if (bits < 2 || bits > 8 || groupSize < 0 || grid <= 0 ||
         !(maxShrink >= 0 && maxShrink < 1) || clipTokens <= 0) {
@@ -355,10 +387,39 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
     for (int64_t n : *seqLens)
       tokens += n;
 
+    auto ids = st->tokenIds(tokens);
+    if (!ids)
+      return abortPass(llvm::toString(ids.takeError()));
+
+    // The linears' inputs come from the module's own layer functions on the
+    // float weights (the runner holds its own copy of them): layer i reads
+    // the float layer i-1's outputs, as in the reference, which computes
+    // the next layer's inputs before scaling the current one.
+    auto runner = createLayerRunner(module, "hfq-awq");
+    if (!runner)
+      return abortPass(llvm::toString(runner.takeError()));
+    auto h = (*runner)->embed(*ids);
+    if (!h)
+      return abortPass(
+          stats + ": calibration tokens: " + llvm::toString(h.takeError()) +
+          " (statistics of another model?)");
     FloatReader reader(module);
-    for (int64_t layer = 0; layer < decoder->config.numLayers; ++layer)
-      if (failed(runLayer(reader, layer, *st, *seqLens, tokens)))
+    for (int64_t layer = 0; layer < (*runner)->numLayers(); ++layer) {
+      LayerInputs recorded;
+      for (int64_t g : (*runner)->layerGroups(layer))
+        for (const std::string &name : (*runner)->groupLinears(g))
+          recorded.groupOf[name] = g;
+      CalibrationRecorder record = [&](int64_t g, const float *x, int64_t rows,
+                                       int64_t cols, int64_t stride) {
+        std::vector<float> &out = recorded.rows[g];
+        for (int64_t r = 0; r < rows; ++r)
+          out.insert(out.end(), x + r * stride, x + r * stride + cols);
+      };
+      if (llvm::Error e = (*runner)->layer(layer, *h, *seqLens, record))
+        return abortPass(llvm::toString(std::move(e)));
+      if (failed(runLayer(reader, layer, recorded, *seqLens, tokens)))
         return signalPassFailure();
+    }
 
     OpBuilder b(&getContext());
     module->setAttr(

@@ -78,15 +78,20 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
   };
 
   llvm::StringMap<Quantized> out;
-  // Rewrites the selected linears of group g with its Hessian, and makes
-  // them compute with their new weights.
-  auto rewriteGroup = [&](int64_t layer, int64_t g) -> llvm::Error {
+  // Rewrites the selected linears of group g with its Hessian (`known`,
+  // or from a run of the layer now), and makes them compute with their new
+  // weights.
+  auto rewriteGroup = [&](int64_t layer, int64_t g,
+                          std::vector<double> known = {}) -> llvm::Error {
     if (!selectedIn(g))
       return llvm::Error::success();
-    auto acc = hessians(layer, {g});
-    if (!acc)
-      return acc.takeError();
-    std::vector<double> H = acc->at(g).hessian();
+    std::vector<double> H = std::move(known);
+    if (H.empty()) {
+      auto acc = hessians(layer, {g});
+      if (!acc)
+        return acc.takeError();
+      H = acc->at(g).hessian();
+    }
     const int64_t cols = std::lround(std::sqrt(double(H.size())));
     for (const std::string &name : run.groupLinears(g)) {
       if (!selection.selected(name))
@@ -114,9 +119,12 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
     auto start = std::chrono::steady_clock::now();
     llvm::ArrayRef<int64_t> groups = run.layerGroups(layer);
     std::string log;
+    // The first group's Hessian, when a run this layer already gave it.
+    std::vector<double> first;
     // Layer 0 sees the float model's inputs: its float Hessians must be the
-    // file's (else the statistics are of another model or tokens).
-    if (layer == 0) {
+    // file's (else the statistics are of another model or tokens). The same
+    // run gives the first group's Hessian, as nothing is rewritten yet.
+    if (layer == 0 && !groups.empty()) {
       auto acc = hessians(0, groups);
       if (!acc)
         return acc.takeError();
@@ -136,9 +144,11 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
               name, diff, kStatisticsTolerance));
         log += llvm::formatv(" {0:E1}", diff).str();
       }
+      first = acc->at(groups.front()).hessian();
     }
-    for (int64_t g : groups)
-      if (llvm::Error e = rewriteGroup(layer, g))
+    for (auto [i, g] : llvm::enumerate(groups))
+      if (llvm::Error e = rewriteGroup(
+              layer, g, i == 0 ? std::move(first) : std::vector<double>()))
         return e;
     if (llvm::Error e = run.layer(layer, *h, *seqLens, nullptr))
       return e;

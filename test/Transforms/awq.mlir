@@ -5,7 +5,7 @@
 // missing checkpoint binding and missing statistics are errors.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: hfq import %models/stories15M -o %t/m.mlir --quiet
-// RUN: hfq calibrate %models/stories15M --text %S/../Tools/hfq/Inputs/two-stories.txt --samples 2 --seq-len 32 --keep-inputs -o %t/c.safetensors --quiet
+// RUN: hfq calibrate %models/stories15M --text %S/../Tools/hfq/Inputs/two-stories.txt --samples 2 --seq-len 32 -o %t/c.safetensors --quiet
 // RUN: hfq-opt %t/m.mlir --hfq-param-scope=model=%models/stories15M --hfq-awq="stats=%t/c.safetensors bits=4 group-size=32 include=layers\.0\." | FileCheck %s
 
 // CHECK: hfq.quantization = {bits = 4 : i64, clip = true, {{.*}}method = "awq"
@@ -19,7 +19,7 @@
 // RUN: not hfq-opt %t/m.mlir --hfq-awq="stats=%t/c.safetensors" 2>&1 | FileCheck %s --check-prefix=UNBOUND
 // UNBOUND: error: hfq-awq needs the model's config: parameter scope 'model' is not bound to a checkpoint directory (hfq-opt --hfq-param-scope=model=DIR)
 // RUN: not hfq-opt %t/m.mlir --hfq-param-scope=model=%models/stories15M --hfq-awq 2>&1 | FileCheck %s --check-prefix=NOSTATS
-// NOSTATS: error: hfq-awq needs stats=<file> (from hfq calibrate --keep-inputs)
+// NOSTATS: error: hfq-awq needs stats=<file> (from hfq calibrate)
 // RUN: not hfq-opt %t/m.mlir --hfq-param-scope=model=%models/stories15M --hfq-awq="stats=%t/c.safetensors max-shrink=1" 2>&1 | FileCheck %s --check-prefix=OPTIONS
 // OPTIONS: error: invalid options: bits 4 (2..8), group-size 0 (>= 0), grid 20 (> 0), max-shrink 1.00 ([0, 1)), clip-tokens 512 (> 0)
 // RUN: not hfq-opt %t/m.mlir --hfq-param-scope=model=%t/nowhere --hfq-awq="stats=%t/c.safetensors" 2>&1 | FileCheck %s --check-prefix=NODIR

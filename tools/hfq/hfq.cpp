@@ -183,8 +183,9 @@ cl::opt<int64_t> calSeqLen("seq-len",
                            cl::sub(quantizeCmd), cl::sub(pruneCmd),
                            cl::cat(hfqCategory));
 cl::opt<bool> calKeepInputs("keep-inputs",
-                            cl::desc("also store every linear input (needed "
-                                     "by AWQ; F32 [tokens, in] each)"),
+                            cl::desc("also store every linear input (F32 "
+                                     "[tokens, in] each; no hfq pass needs "
+                                     "them: for analysis outside hfq)"),
                             cl::sub(calibrateCmd), cl::cat(hfqCategory));
 cl::opt<std::string> logitsModel(cl::Positional, cl::Required,
                                  cl::desc("<model dir or .mlir>"),
@@ -385,14 +386,12 @@ struct TempStats {
       sys::fs::remove(temporary);
   }
   /// `method` names the calibrated method in the error for a missing
-  /// --calib; AWQ needs the raw inputs (`keepInputs`).
-  Error resolve(StringRef method, StringRef model, StringRef calib,
-                bool keepInputs = false) {
+  /// --calib.
+  Error resolve(StringRef method, StringRef model, StringRef calib) {
     if (calib.empty())
       return fail("--method " + method +
-                  " needs --calib (statistics from hfq calibrate" +
-                  (keepInputs ? " --keep-inputs" : "") +
-                  ", or calibration text)");
+                  " needs --calib (statistics from hfq calibrate, or "
+                  "calibration text)");
     if (calib.ends_with(".safetensors")) {
       path = calib.str();
       return Error::success();
@@ -405,7 +404,6 @@ struct TempStats {
     c.outputPath = path = temporary.str().str();
     c.samples = calSamples;
     c.seqLen = calSeqLen;
-    c.keepInputs = keepInputs;
     c.quiet = quiet;
     return runCalibrate(model, c, errs());
   }
@@ -475,8 +473,7 @@ int runQuantizeCmd() {
                             "hfq prune --method sparsegpt)"));
   TempStats stats;
   if (qMethod == "gptq" || qMethod == "spqr" || qMethod == "awq")
-    if (Error e = stats.resolve(qMethod, qModel, qCalib,
-                                /*keepInputs=*/qMethod == "awq"))
+    if (Error e = stats.resolve(qMethod, qModel, qCalib))
       return reportError(std::move(e));
   auto common = [](auto &o) {
     o.include.assign(qInclude.begin(), qInclude.end());
