@@ -1,7 +1,7 @@
 //===- Sequential.cpp - Hessian-based rewrites, from a file or in order ---===//
 
 #include "Sequential.h"
-#include "DecoderLayers.h" // relativeRMSError
+#include "hfq/Numerics/Decoder.h" // relativeRMSError
 
 #include "hfq/Numerics/GPTQ.h"
 #include "hfq/Transforms/LayerRunner.h"

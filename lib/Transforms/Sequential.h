@@ -1,5 +1,4 @@
-//===- Sequential.h - Hessian-based rewrites, from a file or in order -*- C++
-//-*-===//
+//===- Sequential.h - Hessians from a file or layer by layer ----*- C++ -*-===//
 //
 // What GPTQ, SpQR and SparseGPT share: each selected linear is rewritten
 // from its float weight and the Hessian H = 2 XᵀX / N of its inputs. The

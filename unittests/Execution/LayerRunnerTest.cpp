@@ -1,5 +1,4 @@
-//===- LayerRunnerTest.cpp - the imported model, one layer at a time -*- C++
-//-*-===//
+//===- LayerRunnerTest.cpp - the imported model, layer by layer -----------===//
 //
 // On the bundled stories15M:
 // - the layer runner (embedding, each layer, head, called one at a time)

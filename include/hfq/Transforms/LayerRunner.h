@@ -1,8 +1,8 @@
-//===- LayerRunner.h - an imported model run one layer at a time -*- C++
-//-*-===//
+//===- LayerRunner.h - the imported model, one layer at a time --*- C++ -*-===//
 //
-// The passes that calibrate layer by layer (true-sequential GPTQ) run the
-// imported module's own functions — @model.embed_tokens, @model.layers.N,
+// The passes that calibrate layer by layer (true-sequential GPTQ, SpQR and
+// SparseGPT; AWQ for its linears' inputs) run the imported module's own
+// functions — @model.embed_tokens, @model.layers.N,
 // @head (hfq/Import/LlamaImporter.h) — one at a time on host buffers,
 // instead of a C++ copy of the architecture. A LayerRunner is that:
 // the functions compiled once, every float linear weight held in a buffer
