@@ -137,10 +137,7 @@ llvm::Error checkScales(const AffineScheme &scheme, const Slots &slots,
       return llvm::createStringError(llvm::formatv(
           "row {0}, group {1}: its scale does not fit in {2} (weights too "
           "large for the scale type)",
-          row, group,
-          scheme.scaleType == ScaleType::F16    ? "f16"
-          : scheme.scaleType == ScaleType::BF16 ? "bf16"
-                                                : "f32"));
+          row, group, stringify(scheme.scaleType)));
     }
   return llvm::Error::success();
 }

@@ -52,6 +52,13 @@ PruneResult applyMask(llvm::ArrayRef<float> w, std::vector<uint8_t> mask) {
 
 } // namespace
 
+llvm::raw_ostream &mlir::hfq::numerics::operator<<(llvm::raw_ostream &os,
+                                                   NMPattern p) {
+  if (!p.enabled())
+    return os << "none";
+  return os << p.n << ":" << p.m;
+}
+
 llvm::Error mlir::hfq::numerics::validatePattern(NMPattern p, int64_t cols) {
   if (!p.enabled())
     return llvm::Error::success();

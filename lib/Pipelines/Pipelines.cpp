@@ -115,7 +115,8 @@ void mlir::hfq::registerAllDialects(DialectRegistry &registry) {
   registerOpenMPDialectTranslation(registry);
 }
 
-void mlir::hfq::registerAllPasses() {
+namespace {
+void registerOnce() {
   mlir::hfq::registerHFQConversionPasses();
   mlir::hfq::registerHFQTransformsPasses();
   // Upstream passes a user may want between or after hfq's.
@@ -125,9 +126,20 @@ void mlir::hfq::registerAllPasses() {
   bufferization::registerOneShotBufferizePass();
   bufferization::registerBufferizationPipelines();
   registerConvertLinalgToLoopsPass();
-  PassPipelineRegistration<LowerToLLVMOptions>(
+  PassPipelineRegistration<mlir::hfq::LowerToLLVMOptions>(
       "hfq-lower-to-llvm",
       "Lower an hfq module on tensors to the LLVM dialect (reference "
       "lowering, bufferization, loops, LLVM)",
-      buildLowerToLLVMPipeline);
+      mlir::hfq::buildLowerToLLVMPipeline);
+}
+} // namespace
+
+void mlir::hfq::registerAllPasses() {
+  // Idempotent: tools and library entry points that parse pipelines may
+  // each call it (a pipeline registered twice is a fatal error upstream).
+  static const bool registered = [] {
+    registerOnce();
+    return true;
+  }();
+  (void)registered;
 }

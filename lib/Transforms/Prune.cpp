@@ -211,14 +211,9 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       module.emitError() << message;
       signalPassFailure();
     };
-    nx::NMPattern nm;
-    if (!pattern.empty()) {
-      auto [a, b] = llvm::StringRef(pattern).split(':');
-      if (a.getAsInteger(10, nm.n) || b.getAsInteger(10, nm.m))
-        return fail("pattern must be N:M (e.g. 2:4), got '" + pattern + "'");
-      if (method == PruneMethod::structured)
-        return fail("structured pruning takes no N:M pattern");
-    }
+    const nx::NMPattern nm = pattern;
+    if (nm.enabled() && method == PruneMethod::structured)
+      return fail("structured pruning takes no N:M pattern");
     if (!(sparsity >= 0.0 && sparsity < 1.0))
       return fail(llvm::formatv("sparsity {0} is outside [0, 1)",
                                 double(sparsity)));
@@ -323,7 +318,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                                              ? 1.0 - double(nm.n) / double(nm.m)
                                              : double(sparsity)))};
     if (nm.enabled())
-      settings.push_back(b.getNamedAttr("pattern", b.getStringAttr(pattern)));
+      settings.push_back(b.getNamedAttr(
+          "pattern", b.getStringAttr(llvm::formatv("{0}:{1}", nm.n, nm.m))));
     if (method == PruneMethod::structured && isCoupled)
       settings.push_back(
           b.getNamedAttr("coupled", b.getStringAttr(stringify(coupled))));
@@ -341,3 +337,25 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
 };
 
 } // namespace
+
+bool llvm::cl::parser<nx::NMPattern>::parse(Option &o, StringRef, StringRef arg,
+                                            nx::NMPattern &value) {
+  value = nx::NMPattern();
+  if (arg.empty() || arg == "none")
+    return false;
+  auto [a, b] = arg.split(':');
+  nx::NMPattern p;
+  if (a.getAsInteger(10, p.n) || b.getAsInteger(10, p.m))
+    return o.error("pattern must be N:M (e.g. 2:4) or none, got '" + arg + "'");
+  if (p.n <= 0 || p.n >= p.m || p.m > 16)
+    return o.error("pattern " + arg + " must keep 0 < N < M <= 16 weights");
+  value = p;
+  return false;
+}
+
+void llvm::cl::parser<nx::NMPattern>::printOptionDiff(
+    const Option &o, nx::NMPattern value, const OptionValue<nx::NMPattern> &,
+    size_t globalWidth) const {
+  printOptionName(o, globalWidth);
+  outs() << "= " << value << "\n";
+}

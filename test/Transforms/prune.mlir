@@ -8,7 +8,8 @@
 // RUN: hfq-opt %s --hfq-prune="method=magnitude sparsity=0.5" --hfq-lower-to-llvm -o /dev/null
 // RUN: not hfq-opt %s --hfq-prune="method=random" 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=2-4" 2>&1 | FileCheck %s --check-prefix=PATTERN
-// RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=3:3" 2>&1 | FileCheck %s --check-prefix=BADNM
+// RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=2:3" 2>&1 | FileCheck %s --check-prefix=BADNM
+// RUN: not hfq-opt %s --hfq-prune="method=magnitude pattern=3:3" 2>&1 | FileCheck %s --check-prefix=NOTNM
 // RUN: not hfq-opt %s --hfq-prune="method=sparsegpt" 2>&1 | FileCheck %s --check-prefix=NOSTATS
 // RUN: not hfq-opt %s --hfq-prune="method=magnitude sparsity=1.0" 2>&1 | FileCheck %s --check-prefix=SPARSITY
 
@@ -36,8 +37,9 @@
 // JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f16, packed_zeros = true>>
 
 // METHOD: for the --method option: Cannot find option named 'random'!
-// PATTERN: error: pattern must be N:M (e.g. 2:4), got '2-4'
+// PATTERN: for the --pattern option: pattern must be N:M (e.g. 2:4) or none, got '2-4'
 // BADNM: error: m must be 2, 4, 8 or 16, got 3
+// NOTNM: for the --pattern option: pattern 3:3 must keep 0 < N < M <= 16 weights
 // NOSTATS: error: sparsegpt needs stats=<file> (from hfq calibrate)
 // SPARSITY: error: sparsity 1.00 is outside [0, 1)
 

@@ -118,37 +118,27 @@ quantizeWith(llvm::StringRef modelDir, llvm::StringRef outDir,
 }
 } // namespace
 
-llvm::Error mlir::hfq::runQuantize(llvm::StringRef modelDir,
-                                   llvm::StringRef outDir,
-                                   std::unique_ptr<mlir::Pass> pass,
-                                   llvm::StringRef method, llvm::StringRef tool,
-                                   bool quiet, llvm::raw_ostream &os) {
-  return quantizeWith(
-      modelDir, outDir,
-      [&](OpPassManager &pm) {
-        pm.addPass(std::move(pass));
-        return llvm::Error::success();
-      },
-      method, tool, quiet, os);
-}
-
 llvm::Error mlir::hfq::runQuantizePipeline(llvm::StringRef modelDir,
                                            llvm::StringRef outDir,
-                                           llvm::StringRef pipeline, bool quiet,
+                                           llvm::StringRef pipeline,
+                                           llvm::StringRef method,
+                                           llvm::StringRef tool, bool quiet,
                                            llvm::raw_ostream &os) {
-  static const bool passesRegistered = [] {
-    registerAllPasses();
-    return true;
-  }();
-  (void)passesRegistered;
+  registerAllPasses();
   return quantizeWith(
       modelDir, outDir,
       [&](OpPassManager &pm) -> llvm::Error {
         std::string message;
         llvm::raw_string_ostream errs(message);
-        if (failed(parsePassPipeline(pipeline, pm, errs)))
-          return fail("--pipeline '" + pipeline + "': " + message);
+        // Either hfq-opt's --pass-pipeline form, anchored on the module,
+        // or the bare pass list inside it.
+        llvm::StringRef passes = pipeline.trim();
+        if (passes.consume_front("builtin.module(") &&
+            !passes.consume_back(")"))
+          return fail("pipeline '" + pipeline + "': unbalanced parentheses");
+        if (failed(parsePassPipeline(passes, pm, errs)))
+          return fail("pipeline '" + pipeline + "': " + message);
         return llvm::Error::success();
       },
-      "pipeline", "quantize", quiet, os);
+      method, tool, quiet, os);
 }

@@ -32,7 +32,9 @@
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/IO/Tokenizer.h"
 #include "hfq/Import/LlamaImporter.h"
+#include "hfq/Pipelines/Methods.h"
 #include "hfq/Pipelines/Pipelines.h"
+#include "hfq/Transforms/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -232,7 +234,7 @@ cl::opt<std::string> qMethod("method",
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(hfqCategory));
 // The method flags below have no defaults of their own: a flag not given
-// leaves the pass's default (see given()).
+// leaves the pass's default (see GivenOptions).
 cl::opt<unsigned> qBits("bits", cl::desc("code width (2-8; default 4, spqr 3)"),
                         cl::sub(quantizeCmd), cl::cat(hfqCategory));
 cl::opt<int64_t> qGroup("group-size",
@@ -321,6 +323,12 @@ cl::list<std::string> qExclude("exclude",
                                         "float (repeatable)"),
                                cl::sub(quantizeCmd), cl::cat(hfqCategory));
 
+cl::list<std::string> qSettings(
+    "set",
+    cl::desc("NAME=VALUE: any other option of the method's pass, as hfq-opt "
+             "spells it (e.g. --set hqq-iters=40; see hfq-opt --help)"),
+    cl::value_desc("option"), cl::sub(quantizeCmd), cl::cat(hfqCategory));
+
 cl::opt<std::string> pModel(cl::Positional, cl::Required,
                             cl::desc("<model dir>"), cl::sub(pruneCmd),
                             cl::cat(hfqCategory));
@@ -335,9 +343,9 @@ cl::opt<std::string> pMethod("method",
                              cl::cat(hfqCategory));
 cl::opt<double> pSparsity("sparsity", cl::desc("fraction to prune"),
                           cl::sub(pruneCmd), cl::cat(hfqCategory));
-cl::opt<std::string> pPattern("pattern",
-                              cl::desc("N:M pattern, N kept of every M (2:4)"),
-                              cl::sub(pruneCmd), cl::cat(hfqCategory));
+cl::opt<numerics::NMPattern>
+    pPattern("pattern", cl::desc("N:M pattern, N kept of every M (2:4)"),
+             cl::sub(pruneCmd), cl::cat(hfqCategory));
 cl::opt<std::string> pCalib("calib",
                             cl::desc("sparsegpt: statistics from hfq "
                                      "calibrate, or text to calibrate on"),
@@ -359,17 +367,13 @@ cl::list<std::string> pInclude("include", cl::desc("regex of linears to prune"),
 cl::list<std::string> pExclude("exclude", cl::desc("regex of linears to keep"),
                                cl::sub(pruneCmd), cl::cat(hfqCategory));
 
+cl::list<std::string>
+    pSettings("set", cl::desc("NAME=VALUE: any other option of hfq-prune"),
+              cl::value_desc("option"), cl::sub(pruneCmd),
+              cl::cat(hfqCategory));
+
 cl::opt<bool> quiet("quiet", cl::desc("no progress output on stderr"),
                     cl::sub(cl::SubCommand::getAll()), cl::cat(hfqCategory));
-
-/// Sets `field` from `flag` only when the user gave it: every other setting
-/// is the pass's own default (hfq/Transforms/Passes.td), the same as
-/// hfq-opt's, so the two tools cannot drift apart.
-template <typename Field, typename T>
-void given(Field &field, const cl::opt<T> &flag) {
-  if (flag.getNumOccurrences())
-    field = flag;
-}
 
 int reportError(Error error) {
   WithColor::error(errs(), "hfq") << toString(std::move(error)) << "\n";
@@ -409,146 +413,129 @@ struct TempStats {
   }
 };
 
-int runPruneCmd() {
-  PruneOptions o;
-  given(o.pattern, pPattern);
-  if (pMethod == "magnitude" || pMethod == "2:4")
-    o.method = PruneMethod::magnitude;
-  else if (pMethod == "structured")
-    o.method = PruneMethod::structured;
-  else if (pMethod == "sparsegpt")
-    o.method = PruneMethod::sparsegpt;
-  else
-    return reportError(fail("unknown --method '" + pMethod +
-                            "' (expected magnitude, structured, sparsegpt or "
-                            "2:4)"));
-  if (pMethod == "2:4")
-    o.pattern = "2:4";
-  given(o.sparsity, pSparsity);
-  given(o.axis, pAxis);
-  given(o.unit, pUnit);
-  if (pCoupled.getNumOccurrences()) {
-    if (pCoupled.empty() || pCoupled == "all")
-      o.coupled = CoupledUnits::all;
-    else if (pCoupled == "mlp")
-      o.coupled = CoupledUnits::mlp;
-    else if (pCoupled == "heads")
-      o.coupled = CoupledUnits::heads;
+/// The flags a user gave, as options of the method's pass (hfq/Pipelines/
+/// Methods.h): a flag not given leaves the pass's default.
+struct GivenOptions {
+  std::vector<MethodOption> options;
+
+  void set(StringRef name, std::string value) {
+    options.push_back({name.str(), {std::move(value)}});
+  }
+  template <typename T> void add(StringRef name, const cl::opt<T> &flag) {
+    if (!flag.getNumOccurrences())
+      return;
+    const T &v = flag.getValue();
+    std::string text;
+    raw_string_ostream os(text);
+    if constexpr (std::is_same_v<T, bool>)
+      os << (v ? "true" : "false");
+    else if constexpr (std::is_same_v<T, double>)
+      os << format("%.17g", v); // reads back exactly
+    else if constexpr (std::is_same_v<T, numerics::ScaleType>)
+      os << numerics::stringify(v);
     else
-      return reportError(
-          fail("--coupled must be mlp, heads or all, got '" + pCoupled + "'"));
+      os << v;
+    set(name, std::move(text));
   }
-  given(o.bits, pBits);
-  given(o.trueSequential, qTrueSeq);
-  given(o.scaleType, qScaleType);
-  given(o.packZeros, qPackZeros);
-  o.include.assign(pInclude.begin(), pInclude.end());
-  o.exclude.assign(pExclude.begin(), pExclude.end());
-  o.report = !quiet;
+  void add(StringRef name, const cl::list<std::string> &flag) {
+    if (!flag.empty())
+      options.push_back({name.str(), {flag.begin(), flag.end()}});
+  }
+  /// --set NAME=VALUE: any other option of the pass.
+  Error addSettings(const cl::list<std::string> &settings) {
+    for (StringRef s : settings) {
+      auto [name, value] = s.split('=');
+      if (name.empty() || !s.contains('='))
+        return fail("--set expects NAME=VALUE, got '" + s + "'");
+      set(name, value.str());
+    }
+    return Error::success();
+  }
+};
+
+/// Runs `method` of `tool` with the options given: resolves --calib into
+/// statistics when the method needs them, builds the method's pipeline and
+/// runs it (the same path as --pipeline).
+int runMethod(StringRef tool, StringRef method, StringRef model,
+              StringRef output, StringRef calib, GivenOptions &given) {
+  auto recipe = findMethod(tool, method);
+  if (!recipe)
+    return reportError(recipe.takeError());
   TempStats stats;
-  if (o.method == PruneMethod::sparsegpt) {
-    if (Error e = stats.resolve("sparsegpt", pModel, pCalib))
+  if (recipe->needsStatistics) {
+    if (Error e = stats.resolve(method, model, calib))
       return reportError(std::move(e));
-    o.stats = stats.path;
+    given.set("stats", stats.path);
+  } else if (!calib.empty()) {
+    return reportError(fail("--method " + method + " takes no --calib"));
   }
-  if (Error e = runQuantize(pModel, pOutput, createPrune(o),
-                            stringify(o.method), "prune", quiet, errs()))
+  given.set("report", quiet ? "false" : "true");
+  auto pipeline = buildMethodPipeline(*recipe, given.options);
+  if (!pipeline)
+    return reportError(pipeline.takeError());
+  if (!quiet)
+    errs() << "hfq " << tool << ": " << *pipeline << "\n";
+  if (Error e = runQuantizePipeline(model, output, *pipeline, method, tool,
+                                    quiet, errs()))
     return reportError(std::move(e));
   return 0;
+}
+
+int runPruneCmd() {
+  GivenOptions o;
+  o.add("sparsity", pSparsity);
+  o.add("pattern", pPattern);
+  o.add("axis", pAxis);
+  o.add("unit", pUnit);
+  if (pCoupled.getNumOccurrences())
+    o.set("coupled", pCoupled.empty() ? "all" : pCoupled.getValue());
+  o.add("bits", pBits);
+  o.add("true-sequential", qTrueSeq);
+  o.add("scale-type", qScaleType);
+  o.add("pack-zeros", qPackZeros);
+  o.add("include", pInclude);
+  o.add("exclude", pExclude);
+  if (Error e = o.addSettings(pSettings))
+    return reportError(std::move(e));
+  return runMethod("prune", pMethod, pModel, pOutput, pCalib, o);
 }
 
 int runQuantizeCmd() {
   if (qPipeline.getNumOccurrences()) {
     if (qMethod.getNumOccurrences())
       return reportError(fail("--pipeline replaces --method and its flags"));
-    if (Error e =
-            runQuantizePipeline(qModel, qOutput, qPipeline, quiet, errs()))
+    if (Error e = runQuantizePipeline(qModel, qOutput, qPipeline, "pipeline",
+                                      "quantize", quiet, errs()))
       return reportError(std::move(e));
     return 0;
   }
   if (qSym && qAsym)
     return reportError(fail("--sym and --asym are exclusive"));
-  if (qTrueSeq && qMethod != "gptq" && qMethod != "spqr")
-    return reportError(fail("--true-sequential is for gptq and spqr (and "
-                            "hfq prune --method sparsegpt)"));
-  TempStats stats;
-  if (qMethod == "gptq" || qMethod == "spqr" || qMethod == "awq")
-    if (Error e = stats.resolve(qMethod, qModel, qCalib))
-      return reportError(std::move(e));
-  auto common = [](auto &o) {
-    o.include.assign(qInclude.begin(), qInclude.end());
-    o.exclude.assign(qExclude.begin(), qExclude.end());
-    o.report = !quiet;
-    given(o.bits, qBits);
-    given(o.groupSize, qGroup);
-  };
-  auto affine = [](auto &o) {
-    given(o.symmetric, qSym);
-    if (qAsym)
-      o.symmetric = false;
-    given(o.scaleType, qScaleType);
-    given(o.packZeros, qPackZeros);
-  };
-  std::unique_ptr<mlir::Pass> pass;
-  if (qMethod == "gptq") {
-    GPTQOptions o;
-    o.stats = stats.path;
-    common(o);
-    affine(o);
-    given(o.actOrder, qActOrder);
-    given(o.staticGroups, qStatic);
-    given(o.trueSequential, qTrueSeq);
-    given(o.damp, qDamp);
-    given(o.mseClip, qMse);
-    pass = createGPTQ(o);
-  } else if (qMethod == "spqr") {
-    SpQROptions o;
-    o.stats = stats.path;
-    common(o);
-    given(o.outlierThreshold, qOutliers);
-    given(o.damp, qDamp);
-    given(o.trueSequential, qTrueSeq);
-    pass = createSpQR(o);
-  } else if (qMethod == "awq") {
-    AWQOptions o;
-    o.stats = stats.path;
-    common(o);
-    affine(o);
-    if (qNoClip)
-      o.clip = false;
-    pass = createAWQ(o);
-  } else {
-    QuantizeLinearsOptions o;
-    static const std::pair<const char *, QuantizeMethod> methods[] = {
-        {"rtn", QuantizeMethod::rtn},
-        {"nf4", QuantizeMethod::nf4},
-        {"fp4", QuantizeMethod::fp4},
-        {"int8", QuantizeMethod::int8},
-        {"hqq", QuantizeMethod::hqq}};
-    auto it = llvm::find_if(methods,
-                            [](const auto &m) { return qMethod == m.first; });
-    if (it == std::end(methods))
-      return reportError(fail("unknown --method '" + qMethod +
-                              "' (expected rtn, nf4, fp4, int8, hqq, gptq, "
-                              "awq or spqr)"));
-    o.method = it->second;
-    // HQQ's reference groups 64 weights; the pass's group-size default (0,
-    // per channel) is RTN's.
-    if (o.method == QuantizeMethod::hqq)
-      o.groupSize = 64;
-    common(o);
-    affine(o);
-    given(o.mseClip, qMse);
-    given(o.blockSize, qBlock);
-    given(o.doubleQuant, qDouble);
-    given(o.threshold, qThreshold);
-    given(o.axis, qAxis);
-    pass = createQuantizeLinears(o);
-  }
-  if (Error e = runQuantize(qModel, qOutput, std::move(pass), qMethod,
-                            "quantize", quiet, errs()))
+  GivenOptions o;
+  o.add("bits", qBits);
+  o.add("group-size", qGroup);
+  o.add("sym", qSym);
+  if (qAsym)
+    o.set("sym", "false");
+  o.add("mse-clip", qMse);
+  o.add("block-size", qBlock);
+  o.add("double-quant", qDouble);
+  o.add("threshold", qThreshold);
+  o.add("axis", qAxis);
+  o.add("scale-type", qScaleType);
+  o.add("pack-zeros", qPackZeros);
+  o.add("outlier-threshold", qOutliers);
+  if (qNoClip)
+    o.set("clip", "false");
+  o.add("act-order", qActOrder);
+  o.add("true-sequential", qTrueSeq);
+  o.add("static-groups", qStatic);
+  o.add("damp", qDamp);
+  o.add("include", qInclude);
+  o.add("exclude", qExclude);
+  if (Error e = o.addSettings(qSettings))
     return reportError(std::move(e));
-  return 0;
+  return runMethod("quantize", qMethod, qModel, qOutput, qCalib, o);
 }
 
 int runInspect() {

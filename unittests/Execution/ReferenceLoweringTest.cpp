@@ -679,7 +679,7 @@ TEST(PrunePass, TwoFourSparseWeightsCompute) {
   LinearModule m = makeLinear(3, 64, 8);
   PruneOptions o;
   o.method = PruneMethod::magnitude;
-  o.pattern = "2:4";
+  o.pattern = nx::NMPattern{2, 4};
   Jit jit;
   ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
     pm.addPass(createPrune(o));

@@ -12,6 +12,7 @@
 #define HFQ_NUMERICS_AFFINE_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -21,6 +22,13 @@ namespace mlir::hfq::numerics {
 
 /// The precision scales (and float zero points) are stored in.
 enum class ScaleType { F32, F16, BF16 };
+
+/// The type's name as options and diagnostics spell it (f32, f16, bf16).
+inline llvm::StringRef stringify(ScaleType type) {
+  return type == ScaleType::F16    ? "f16"
+         : type == ScaleType::BF16 ? "bf16"
+                                   : "f32";
+}
 
 /// `x` rounded (to nearest, ties to even) to `type` and back. A positive
 /// value below the type's smallest subnormal becomes that subnormal, so a

@@ -21,6 +21,7 @@
 #define HFQ_NUMERICS_PRUNING_H
 
 #include "hfq/Numerics/Affine.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 
@@ -30,7 +31,11 @@ namespace mlir::hfq::numerics {
 struct NMPattern {
   int64_t n = 0, m = 0;
   bool enabled() const { return m > 0; }
+  bool operator==(const NMPattern &o) const { return n == o.n && m == o.m; }
 };
+
+/// "N:M", or "none" when disabled (the pass option's spelling).
+llvm::raw_ostream &operator<<(llvm::raw_ostream &os, NMPattern p);
 
 struct PruneResult {
   std::vector<float> weights;

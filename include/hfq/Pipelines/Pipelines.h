@@ -42,7 +42,7 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
 void registerAllDialects(DialectRegistry &registry);
 
 /// Registers hfq passes, the upstream passes its pipelines use, and the
-/// named pipelines, for command-line tools.
+/// named pipelines, for command-line tools (once; later calls do nothing).
 void registerAllPasses();
 
 } // namespace mlir::hfq

@@ -4,12 +4,30 @@
 #define HFQ_TRANSFORMS_PASSES_H
 
 #include "hfq/Numerics/Affine.h"
+#include "hfq/Numerics/Pruning.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+
+namespace llvm::cl {
+/// `pattern=N:M` as a typed option (0 < N < M <= 16; "none" or empty:
+/// unstructured), for hfq-prune and the hfq CLI alike.
+template <>
+class parser<mlir::hfq::numerics::NMPattern>
+    : public basic_parser<mlir::hfq::numerics::NMPattern> {
+public:
+  parser(Option &o) : basic_parser(o) {}
+  bool parse(Option &o, StringRef argName, StringRef arg,
+             mlir::hfq::numerics::NMPattern &value);
+  StringRef getValueName() const override { return "N:M"; }
+  void printOptionDiff(const Option &o, mlir::hfq::numerics::NMPattern value,
+                       const OptionValue<mlir::hfq::numerics::NMPattern> &,
+                       size_t globalWidth) const;
+};
+} // namespace llvm::cl
 
 namespace mlir::hfq {
 

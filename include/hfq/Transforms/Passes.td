@@ -377,8 +377,10 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
                         "OBS updates from calibration statistics"))}]>,
     Option<"sparsity", "sparsity", "double", "0.5",
            "fraction of weights (or units) to prune">,
-    Option<"pattern", "pattern", "std::string", "\"\"",
-           "N:M semi-structured pattern (N kept of every M), e.g. 2:4">,
+    Option<"pattern", "pattern", "::mlir::hfq::numerics::NMPattern",
+           "::mlir::hfq::numerics::NMPattern()",
+           "N:M semi-structured pattern (N kept of every M, 0 < N < M <= "
+           "16), e.g. 2:4; none: unstructured">,
     Option<"axis", "axis", "int64_t", "0",
            "structured: 0 prunes output rows, 1 input columns">,
     Option<"unit", "unit", "int64_t", "1",
