@@ -17,10 +17,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibrate.h"
+#include "Driver.h"
 
 #include "hfq/IO/Statistics.h"
-
-#include "Errors.h"
 
 #include "hfq/Execution/Model.h"
 #include "hfq/IO/Safetensors.h"
@@ -201,3 +200,53 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
                    usage.ru_maxrss / 1024);
   return llvm::Error::success();
 }
+
+namespace {
+llvm::cl::OptionCategory &cat = driver::category();
+using llvm::cl::desc, llvm::cl::sub;
+
+llvm::cl::SubCommand calibrateCmd("calibrate",
+                                  "Collect per-linear input statistics (XᵀX, "
+                                  "mean/max |x|) over calibration text");
+llvm::cl::opt<std::string> calModel(llvm::cl::Positional, llvm::cl::Required,
+                                    desc("<model dir or .mlir>"),
+                                    sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> calText("text", llvm::cl::Required,
+                                   desc("calibration text, one document per "
+                                        "line"),
+                                   sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> calOutput("o", llvm::cl::Required,
+                                     desc("output statistics (.safetensors)"),
+                                     llvm::cl::value_desc("file"),
+                                     sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<int64_t> calSamples("samples", desc("documents to run"),
+                                  llvm::cl::init(CalibrateOptions().samples),
+                                  sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<int64_t> calSeqLen("seq-len",
+                                 desc("tokens per document at most (BOS "
+                                      "included)"),
+                                 llvm::cl::init(CalibrateOptions().seqLen),
+                                 sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<bool> calKeepInputs("keep-inputs",
+                                  desc("also store every linear input (F32 "
+                                       "[tokens, in] each; no hfq pass needs "
+                                       "them: for analysis outside hfq)"),
+                                  sub(calibrateCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> calCheckpoint(
+    "checkpoint",
+    desc("for an .mlir MODEL: the checkpoint directory bound to its "
+         "parameter scope 'model' (weights, config.json, tokenizer)"),
+    llvm::cl::value_desc("dir"), sub(calibrateCmd), llvm::cl::cat(cat));
+
+driver::Subcommand calibrate(calibrateCmd, [] {
+  CalibrateOptions options;
+  options.textPath = calText;
+  options.outputPath = calOutput;
+  options.samples = calSamples;
+  options.seqLen = calSeqLen;
+  options.keepInputs = calKeepInputs;
+  options.quiet = driver::quiet();
+  options.checkpointDir = calCheckpoint;
+  return runCalibrate(calModel, options, llvm::errs());
+});
+} // namespace

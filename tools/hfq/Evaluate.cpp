@@ -8,9 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Evaluate.h"
-
-#include "Errors.h"
+#include "Driver.h"
 
 #include "hfq/Execution/Model.h"
 
@@ -107,12 +105,10 @@ private:
   std::chrono::steady_clock::time_point lastPrint = start;
 };
 
-} // namespace
-
-llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
-                                     llvm::StringRef checkpointDir,
-                                     llvm::StringRef textPath, int64_t maxDocs,
-                                     bool quiet, llvm::raw_ostream &os) {
+llvm::Error runPerplexity(llvm::StringRef modelPath,
+                          llvm::StringRef checkpointDir,
+                          llvm::StringRef textPath, int64_t maxDocs, bool quiet,
+                          llvm::raw_ostream &os) {
   auto model = LoadedModel::load(modelPath, modelOptions(checkpointDir));
   if (!model)
     return model.takeError();
@@ -141,11 +137,9 @@ llvm::Error mlir::hfq::runPerplexity(llvm::StringRef modelPath,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
-                             llvm::StringRef checkpointDir,
-                             llvm::StringRef referencePath,
-                             llvm::StringRef textPath, int64_t maxDocs,
-                             bool quiet, llvm::raw_ostream &os) {
+llvm::Error runKL(llvm::StringRef modelPath, llvm::StringRef checkpointDir,
+                  llvm::StringRef referencePath, llvm::StringRef textPath,
+                  int64_t maxDocs, bool quiet, llvm::raw_ostream &os) {
   auto model = LoadedModel::load(modelPath, modelOptions(checkpointDir));
   if (!model)
     return model.takeError();
@@ -199,3 +193,46 @@ llvm::Error mlir::hfq::runKL(llvm::StringRef modelPath,
                 std::exp(referenceNll / double(positions)));
   return llvm::Error::success();
 }
+
+llvm::cl::OptionCategory &cat = driver::category();
+using llvm::cl::desc, llvm::cl::sub;
+
+llvm::cl::SubCommand perplexityCmd("perplexity",
+                                   "Perplexity of a model on a text, one "
+                                   "document per line");
+llvm::cl::SubCommand klCmd("kl", "KL divergence and top-1 agreement against "
+                                 "a reference model");
+llvm::cl::opt<std::string> evalModel(llvm::cl::Positional, llvm::cl::Required,
+                                     desc("<model dir or .mlir>"),
+                                     sub(perplexityCmd), sub(klCmd),
+                                     llvm::cl::cat(cat));
+llvm::cl::opt<std::string> evalText("text", llvm::cl::Required,
+                                    desc("text file, one document per line"),
+                                    sub(perplexityCmd), sub(klCmd),
+                                    llvm::cl::cat(cat));
+llvm::cl::opt<int64_t> evalDocs("docs",
+                                desc("evaluate only the first N documents "
+                                     "(0: all)"),
+                                llvm::cl::init(0), sub(perplexityCmd),
+                                sub(klCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> evalCheckpoint(
+    "checkpoint",
+    desc("for an .mlir MODEL (and --reference): the checkpoint directory "
+         "bound to its parameter scope 'model' (weights, config.json, "
+         "tokenizer)"),
+    llvm::cl::value_desc("dir"), sub(perplexityCmd), sub(klCmd),
+    llvm::cl::cat(cat));
+llvm::cl::opt<std::string> klReference("reference", llvm::cl::Required,
+                                       desc("reference model dir or .mlir"),
+                                       sub(klCmd), llvm::cl::cat(cat));
+
+driver::Subcommand perplexity(perplexityCmd, [] {
+  return runPerplexity(evalModel, evalCheckpoint, evalText, evalDocs,
+                       driver::quiet(), llvm::outs());
+});
+driver::Subcommand kl(klCmd, [] {
+  return runKL(evalModel, evalCheckpoint, klReference, evalText, evalDocs,
+               driver::quiet(), llvm::outs());
+});
+
+} // namespace

@@ -14,8 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "QuantError.h"
-#include "Errors.h"
+#include "Driver.h"
 
 #include "hfq/Dialect/HFQ/IR/HFQDialect.h"
 #include "hfq/Execution/JIT.h"
@@ -39,6 +38,16 @@ using namespace mlir::hfq;
 using llvm::formatv;
 
 namespace {
+
+struct QuantErrorOptions {
+  std::string method = "rtn";
+  unsigned bits = 4;
+  int64_t groupSize = 32;
+  bool symmetric = false;
+  bool doubleQuant = false;
+  std::string match;
+  bool quiet = false;
+};
 
 /// Linear weights: 2-D float tensors named *.weight, except the embedding
 /// and the LM head (which quantizers leave in float by default).
@@ -130,11 +139,9 @@ llvm::Expected<Compiled> compileRoundTrip(MLIRContext &ctx, int64_t rows,
   return compiled;
 }
 
-} // namespace
-
-llvm::Error mlir::hfq::runQuantErrorReport(llvm::StringRef modelPath,
-                                           const QuantErrorOptions &options,
-                                           llvm::raw_ostream &os) {
+llvm::Error runQuantErrorReport(llvm::StringRef modelPath,
+                                const QuantErrorOptions &options,
+                                llvm::raw_ostream &os) {
   auto encoding = encodingFor(options);
   if (!encoding)
     return encoding.takeError();
@@ -252,3 +259,53 @@ llvm::Error mlir::hfq::runQuantErrorReport(llvm::StringRef modelPath,
           "tensor\n";
   return llvm::Error::success();
 }
+
+llvm::cl::OptionCategory &cat = driver::category();
+using llvm::cl::desc, llvm::cl::sub;
+
+llvm::cl::SubCommand quantErrorCmd(
+    "quant-error",
+    "Quantize each linear weight of a checkpoint through the compiler and "
+    "report the error per tensor");
+llvm::cl::opt<std::string> qeModel(llvm::cl::Positional, llvm::cl::Required,
+                                   desc("<model dir or .safetensors>"),
+                                   sub(quantErrorCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> qeMethod("method",
+                                    desc("rtn (integer), nf4 or fp4 "
+                                         "(codebook)"),
+                                    llvm::cl::init("rtn"), sub(quantErrorCmd),
+                                    llvm::cl::cat(cat));
+llvm::cl::opt<unsigned> qeBits("bits", desc("code width for rtn (2-8)"),
+                               llvm::cl::init(4), sub(quantErrorCmd),
+                               llvm::cl::cat(cat));
+llvm::cl::opt<int64_t> qeGroup("group-size",
+                               desc("rtn: input columns per group (0: one "
+                                    "group per output channel); nf4/fp4: "
+                                    "block size"),
+                               llvm::cl::init(32), sub(quantErrorCmd),
+                               llvm::cl::cat(cat));
+llvm::cl::opt<bool> qeSym("sym", desc("rtn: symmetric (no zero points)"),
+                          sub(quantErrorCmd), llvm::cl::cat(cat));
+llvm::cl::opt<bool> qeDoubleQuant("double-quant",
+                                  desc("nf4/fp4: quantize absmax (block "
+                                       "256)"),
+                                  sub(quantErrorCmd), llvm::cl::cat(cat));
+llvm::cl::opt<std::string> qeMatch("match",
+                                   desc("only tensors whose name contains "
+                                        "this"),
+                                   llvm::cl::init(""), sub(quantErrorCmd),
+                                   llvm::cl::cat(cat));
+
+driver::Subcommand quantError(quantErrorCmd, [] {
+  QuantErrorOptions options;
+  options.method = qeMethod;
+  options.bits = qeBits;
+  options.groupSize = qeGroup;
+  options.symmetric = qeSym;
+  options.doubleQuant = qeDoubleQuant;
+  options.match = qeMatch;
+  options.quiet = driver::quiet();
+  return runQuantErrorReport(qeModel, options, llvm::outs());
+});
+
+} // namespace
