@@ -29,14 +29,51 @@ llvm::Expected<std::vector<float>> mlir::hfq::numerics::fakeQuantizeScaled(
   return w;
 }
 
+std::vector<float> mlir::hfq::numerics::awqWeightMean(
+    llvm::ArrayRef<const std::vector<float> *> weights,
+    llvm::ArrayRef<int64_t> rows, int64_t cols, const AffineScheme &scheme) {
+  using G = AffineScheme::Granularity;
+  std::vector<double> sum(cols, 0.0);
+  int64_t total = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const std::vector<float> &w = *weights[i];
+    float tensorMax = 0;
+    if (scheme.granularity == G::Tensor)
+      for (float v : w)
+        tensorMax = std::max(tensorMax, std::fabs(v));
+    const int64_t chunk =
+        scheme.granularity == G::Group ? scheme.groupSize : cols;
+    for (int64_t r = 0; r < rows[i]; ++r) {
+      const float *row = w.data() + r * cols;
+      for (int64_t c0 = 0; c0 < cols; c0 += chunk) {
+        const int64_t c1 = std::min(cols, c0 + chunk);
+        float m = tensorMax;
+        if (scheme.granularity != G::Tensor)
+          for (int64_t c = c0; c < c1; ++c)
+            m = std::max(m, std::fabs(row[c]));
+        for (int64_t c = c0; c < c1; ++c)
+          sum[c] += std::fabs(row[c]) / (m + 1e-6f);
+      }
+    }
+    total += rows[i];
+  }
+  std::vector<float> mean(cols);
+  for (int64_t c = 0; c < cols; ++c)
+    mean[c] = float(sum[c] / double(total));
+  return mean;
+}
+
 llvm::Expected<AWQScaleResult> mlir::hfq::numerics::searchAWQScale(
     llvm::ArrayRef<float> absMean,
     llvm::ArrayRef<const std::vector<float> *> weights,
     llvm::ArrayRef<int64_t> rows, const AffineScheme &scheme, int grid,
-    AWQLossFn loss) {
+    AWQLossFn loss, bool duoScaling) {
   const int64_t cols = int64_t(absMean.size());
   if (grid <= 0)
     return llvm::createStringError("the AWQ grid needs at least one point");
+  std::vector<float> wMean;
+  if (duoScaling)
+    wMean = awqWeightMean(weights, rows, cols, scheme);
   AWQScaleResult result;
   double best = std::numeric_limits<double>::infinity();
   std::vector<float> scales(cols);
@@ -45,7 +82,10 @@ llvm::Expected<AWQScaleResult> mlir::hfq::numerics::searchAWQScale(
     const double alpha = double(i) / grid;
     float lo = std::numeric_limits<float>::infinity(), hi = 0.0f;
     for (int64_t c = 0; c < cols; ++c) {
-      scales[c] = std::max(std::pow(absMean[c], float(alpha)), 1e-4f);
+      float s = std::pow(absMean[c], float(alpha));
+      if (duoScaling)
+        s /= std::pow(wMean[c], float(1 - alpha)) + 1e-4f;
+      scales[c] = std::max(s, 1e-4f);
       lo = std::min(lo, scales[c]);
       hi = std::max(hi, scales[c]);
     }

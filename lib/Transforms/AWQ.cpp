@@ -115,7 +115,8 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       weights.push_back(&l->weight);
       rows.push_back(l->out);
     }
-    auto r = nx::searchAWQScale(absMean, weights, rows, scheme, int(grid), loss);
+    auto r = nx::searchAWQScale(absMean, weights, rows, scheme, int(grid), loss,
+                                duoScaling);
     if (!r)
       return llvm::createStringError(what + ": " + llvm::toString(r.takeError()));
     log += formatv(" {0} alpha {1:F2} (loss {2:E2} -> {3:E2})", what, r->alpha,
@@ -430,6 +431,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
              b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)),
              b.getNamedAttr("sym", b.getBoolAttr(symmetric)),
              b.getNamedAttr("grid", b.getI64IntegerAttr(grid)),
+             b.getNamedAttr("duo_scaling", b.getBoolAttr(duoScaling)),
              b.getNamedAttr("clip", b.getBoolAttr(clip)),
              b.getNamedAttr("max_shrink", b.getF64FloatAttr(maxShrink)),
              b.getNamedAttr("clip_tokens", b.getI64IntegerAttr(clipTokens)),

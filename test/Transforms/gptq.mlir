@@ -1,8 +1,8 @@
 // RUN: python3 %S/Inputs/make_stats.py %t.stats.safetensors model.layers.0.mlp.up_proj 8
-// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=false" | FileCheck %s --check-prefix=GROUP
-// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=false scale-type=f32 pack-zeros=false" | FileCheck %s --check-prefix=F32
+// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=false static-groups=false" | FileCheck %s --check-prefix=GROUP
+// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=false static-groups=false scale-type=f32 pack-zeros=false" | FileCheck %s --check-prefix=F32
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4" | FileCheck %s --check-prefix=DEFAULT
-// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=3 group-size=4 act-order=true" | FileCheck %s --check-prefix=ACT
+// RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=3 group-size=4 act-order=true static-groups=false" | FileCheck %s --check-prefix=ACT
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=4 group-size=4 act-order=true static-groups=true" | FileCheck %s --check-prefix=STATIC
 // RUN: hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors bits=8 sym=true report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
 // RUN: not hfq-opt %s --hfq-gptq="bits=4" 2>&1 | FileCheck %s --check-prefix=NOSTATS
@@ -22,9 +22,12 @@
 // F32: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>
 // F32-SAME: tensor<2x4xi8>, {{.*}} : tensor<2x2xf32>, {{.*}} : tensor<2x2xi32>]
 
-// Act-order is the default: groups in permuted order, with a g_idx part.
+// The default is llm-compressor's: act-order with static groups, so the
+// groups stay in column order and there is no g_idx part.
 // DEFAULT: desc_act = true
-// DEFAULT: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer, act_order = true, scale_type = f16, packed_zeros = true>
+// DEFAULT-SAME: static_groups = true
+// DEFAULT-NOT: tensor<8xi32>
+// DEFAULT: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer, scale_type = f16, packed_zeros = true>
 
 // With act-order the groups are formed in permuted column order: the g_idx
 // part says which group (0 or 1) each of the 8 input columns belongs to.

@@ -231,12 +231,16 @@ cl::opt<double> qOutliers("outlier-threshold",
                           cl::desc("spqr: relative outlier threshold (< 0: "
                                    "none)"),
                           cl::sub(quantizeCmd), cl::cat(cat));
+cl::opt<bool> qDuo("duo-scaling",
+                   cl::desc("awq: scale by activations and weights, as "
+                            "AutoAWQ and llm-compressor (default; =false: "
+                            "activations only, as the paper)"),
+                   cl::sub(quantizeCmd), cl::cat(cat));
 cl::opt<bool> qNoClip("no-clip", cl::desc("awq: skip the clip search"),
                       cl::sub(quantizeCmd), cl::cat(cat));
 cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
-                                 "diagonal (desc_act), with g_idx (default; "
-                                 "=false: column order)"),
+                                 "diagonal (default; =false: column order)"),
                         cl::sub(quantizeCmd), cl::cat(cat));
 cl::opt<bool> qTrueSeq("true-sequential",
                        cl::desc("gptq, spqr, prune sparsegpt: each linear's "
@@ -246,7 +250,9 @@ cl::opt<bool> qTrueSeq("true-sequential",
                                 "layer by layer)"),
                        cl::sub(quantizeCmd), cl::sub(pruneCmd), cl::cat(cat));
 cl::opt<bool> qStatic("static-groups",
-                      cl::desc("gptq: group parameters before any update"),
+                      cl::desc("gptq: group parameters up front, in column "
+                               "order (default; =false: when reached, and "
+                               "with --act-order a g_idx as desc_act)"),
                       cl::sub(quantizeCmd), cl::cat(cat));
 cl::opt<double> qDamp("damp",
                       cl::desc("gptq: dampening, fraction of "
@@ -453,6 +459,7 @@ Error runQuantizeCmd() {
   o.add("outlier-threshold", qOutliers);
   if (qNoClip)
     o.set("clip", "false");
+  o.add("duo-scaling", qDuo);
   o.add("act-order", qActOrder);
   o.add("true-sequential", qTrueSeq);
   o.add("static-groups", qStatic);

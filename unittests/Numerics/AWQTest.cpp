@@ -252,6 +252,54 @@ TEST(AWQ, ScaleSearchAlphaZeroIsRTNAndSalientChannelsGain) {
   EXPECT_NEAR(std::sqrt(double(lo) * hi), 1.0, 1e-5);
 }
 
+TEST(AWQ, DuoScalingWeightMeanIsPerQuantizationGroup) {
+  // Two linears of the group, [1x4] and [1x4]: |w| over the max of each
+  // weight's group, averaged over the two rows.
+  std::vector<float> a = {1, -2, 4, 0}, b = {-3, 3, 1, 2};
+  auto near = [](std::vector<float> got, std::vector<double> want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-6) << "channel " << i;
+  };
+  near(awqWeightMean({&a, &b}, {1, 1}, 4, scheme(4, 0)),
+       {(0.25 + 1) / 2, (0.5 + 1) / 2, (1 + 1.0 / 3) / 2, (0 + 2.0 / 3) / 2});
+  near(awqWeightMean({&a, &b}, {1, 1}, 4, scheme(4, 2)),
+       {(0.5 + 1) / 2, 1.0, (1 + 0.5) / 2, 0.5});
+}
+
+TEST(AWQ, DuoScalingDividesByTheWeightMean) {
+  // At α = 0 duo scaling's scales are 1 / (w̄ + 1e-4), normalised; the
+  // first loss is that candidate's, computed here independently.
+  const int64_t rows = 8, cols = 64, n = 48;
+  DenseLinear l = randomLinear(rows, cols, 21);
+  std::vector<float> x = salientActivations(n, cols);
+  std::vector<float> reference = linearForward(l, x, n);
+  AffineScheme s = scheme(4, 32);
+  auto loss = [&](llvm::ArrayRef<std::vector<float>> w) {
+    DenseLinear c{w[0], {}, rows, cols};
+    return meanSquaredError(linearForward(c, x, n), reference);
+  };
+  auto duo = searchAWQScale(absMeanOf(x, cols), {&l.weight}, {rows}, s, 20,
+                            loss, /*duoScaling=*/true);
+  ASSERT_TRUE(bool(duo)) << llvm::toString(duo.takeError());
+  std::vector<float> wMean = awqWeightMean({&l.weight}, {rows}, cols, s);
+  std::vector<float> scales(cols);
+  for (int64_t c = 0; c < cols; ++c)
+    scales[c] = std::max(1.0f / (wMean[c] + 1e-4f), 1e-4f);
+  float lo = *std::min_element(scales.begin(), scales.end());
+  float hi = *std::max_element(scales.begin(), scales.end());
+  for (float &v : scales)
+    v /= std::sqrt(hi * lo);
+  auto q = fakeQuantizeScaled(l.weight, rows, cols, scales, s);
+  ASSERT_TRUE(bool(q));
+  EXPECT_DOUBLE_EQ(duo->losses[0], loss({*q}));
+  // And it is a different search from the paper's.
+  auto plain =
+      searchAWQScale(absMeanOf(x, cols), {&l.weight}, {rows}, s, 20, loss);
+  ASSERT_TRUE(bool(plain));
+  EXPECT_NE(duo->losses[0], plain->losses[0]);
+}
+
 TEST(AWQ, ScaleSearchFailsWithoutAFiniteLoss) {
   DenseLinear l = randomLinear(4, 32, 13);
   std::vector<float> absMean(32, 1.0f);

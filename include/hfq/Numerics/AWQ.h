@@ -8,6 +8,10 @@
 // o after v, down after up):
 //   x̄_c = mean_t |x_tc|;  for α = i / grid, i = 0 .. grid-1:
 //     s_c = max(x̄_c^α, 1e-4),  s ← s / sqrt(max s · min s)
+//   or, with duo scaling (AutoAWQ's and llm-compressor's default),
+//     s_c = max(x̄_c^α / (w̄_c^(1-α) + 1e-4), 1e-4), where w̄_c is the mean
+//     over every row of the group's weights of |w_rc| / (max |w| of the
+//     quantization group holding w_rc + 1e-6)
 //     every W of the group → Q(W diag(s)) diag(s)⁻¹
 //     loss(α) = mean squared difference of the inspected module's output
 //               (attention, MLP, or the linear itself) from the float one
@@ -54,14 +58,23 @@ struct AWQScaleResult {
 using AWQLossFn =
     llvm::function_ref<double(llvm::ArrayRef<std::vector<float>> weights)>;
 
+/// w̄ [cols] of duo scaling: per input channel, the mean over all rows of
+/// `weights` of |w| relative to the max |w| of its quantization group in
+/// `scheme` (per channel: the row; per tensor: the whole weight).
+std::vector<float>
+awqWeightMean(llvm::ArrayRef<const std::vector<float> *> weights,
+              llvm::ArrayRef<int64_t> rows, int64_t cols,
+              const AffineScheme &scheme);
+
 /// The scale search over `grid` ratios for the linears `weights` (each
 /// [rows_i, cols] with rows given in `rows`) whose input has per-channel
-/// mean magnitude `absMean` [cols]. Fails when no ratio gives a finite loss.
+/// mean magnitude `absMean` [cols]; `duoScaling` divides by w̄^(1-α).
+/// Fails when no ratio gives a finite loss.
 llvm::Expected<AWQScaleResult>
 searchAWQScale(llvm::ArrayRef<float> absMean,
                llvm::ArrayRef<const std::vector<float> *> weights,
                llvm::ArrayRef<int64_t> rows, const AffineScheme &scheme,
-               int grid, AWQLossFn loss);
+               int grid, AWQLossFn loss, bool duoScaling = false);
 
 /// Q(W diag(s)) diag(s)⁻¹ for a [rows, cols] weight.
 llvm::Expected<std::vector<float>>

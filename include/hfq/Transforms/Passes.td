@@ -175,9 +175,14 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     (numerics/GPTQ.h): dead inputs zeroed, dampening `damp · mean(diag H)`
     raised tenfold while the Cholesky factorization fails, the upper Cholesky
     factor of H⁻¹, lazy batch updates in blocks of `block-size`, group
-    parameters computed when a group is reached (or up front with
-    `static-groups`), `act-order` (descending diag H; on by default) with a
-    `g_idx` part when groups are formed in permuted order.
+    parameters computed up front from the original weights in column order
+    (`static-groups`, the default) or when a group is reached
+    (`static-groups=false`), `act-order` (descending diag H; on by default)
+    with a `g_idx` part when groups are formed in permuted order (act-order
+    without static groups: GPTQ's desc_act). The defaults are
+    llm-compressor's (actorder "static"): measured beside it
+    (bench/llmcompressor) they gave the lower KL at W4 g32 asym and W3 g32
+    than act-order with a g_idx, and they need no g_idx gather in a kernel.
     The result is an `#hfq.affine` weight (`act_order = true` when groups are
     formed in permuted order).
 
@@ -204,10 +209,12 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     Option<"symmetric", "sym", "bool", "false",
            "symmetric codes with the implicit zero 2^(bits-1)">,
     Option<"actOrder", "act-order", "bool", "true",
-           "quantize columns by descending Hessian diagonal (desc_act; the "
-           "default: it lowered KL at every setting measured, see README)">,
-    Option<"staticGroups", "static-groups", "bool", "false",
-           "compute every group's parameters before any update">,
+           "quantize columns by descending Hessian diagonal (the default: "
+           "it lowered KL at every setting measured, see README)">,
+    Option<"staticGroups", "static-groups", "bool", "true",
+           "compute every group's parameters, in column order, before any "
+           "update (the default; false: when reached, with a g_idx under "
+           "act-order)">,
     Option<"damp", "damp", "double", "0.01",
            "dampening as a fraction of mean(diag H)">,
     Option<"blockSize", "block-size", "int64_t", "128",
@@ -265,6 +272,9 @@ def AWQ : Pass<"hfq-awq", "::mlir::ModuleOp"> {
     Option<"symmetric", "sym", "bool", "false",
            "symmetric codes (the reference's default is zero points)">,
     Option<"grid", "grid", "int64_t", "20", "scaling ratios searched">,
+    Option<"duoScaling", "duo-scaling", "bool", "true",
+           "scale by x̄^α / w̄^(1-α) (AutoAWQ's and llm-compressor's default, "
+           "and lower KL beside llm-compressor; false: the paper's x̄^α)">,
     Option<"clip", "clip", "bool", "true", "run the clip search">,
     Option<"maxShrink", "max-shrink", "double", "0.5",
            "clip search: the largest fraction of max|w| removed">,
