@@ -9,31 +9,43 @@ bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh"
 build="${HFQ_BUILD_DIR:-$root/build}"
 
-# Hugging Face `tokenizers`, the reference the tokenizer tests compare with,
-# goes into a venv in the build tree when PyPI is reachable; without it those
-# tests are reported UNSUPPORTED.
-venv="$build/pyenv"
-if ! "$venv/bin/python" -c "import tokenizers" 2>/dev/null; then
-  if python3 -m venv "$venv" &&
-     timeout 300 "$venv/bin/pip" install -q --disable-pip-version-check "tokenizers==0.21.1"; then
-    echo "test: installed tokenizers 0.21.1 into $venv"
-  else
-    echo "test: Hugging Face tokenizers unavailable; its comparison tests will be skipped"
+# Python oracles go into venvs cached outside the clone, keyed by their
+# pinned requirements (and the Python version), so a fresh clone reuses
+# them; build/pyenv and build/pyenv-torch link to them for the tests. A
+# venv that cannot be built leaves its tests UNSUPPORTED, with the reason.
+cache="${HFQ_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hfq}"
+# oracle_venv LINK CHECK_IMPORTS VENV_FLAGS REQUIREMENTS...
+oracle_venv() {
+  local link=$1 imports=$2 flags=$3
+  shift 3
+  local key venv
+  key=$(printf '%s\n' "$flags" "$@" "$(/usr/bin/python3 -V 2>&1)" | sha256sum | cut -c1-16)
+  venv="$cache/venv-$(basename "$link")-$key"
+  if ! "$venv/bin/python" -c "import $imports" > /dev/null 2>&1; then
+    rm -rf "$venv"
+    mkdir -p "$cache"
+    # shellcheck disable=SC2086
+    /usr/bin/python3 -m venv $flags "$venv" &&
+      timeout 600 "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" ||
+      { rm -rf "$venv"; return 1; }
+    echo "test: installed $* into $venv"
   fi
-fi
+  rm -rf "$link"
+  ln -s "$venv" "$link"
+}
+
+# Hugging Face `tokenizers`, the reference the tokenizer tests compare with.
+oracle_venv "$build/pyenv" tokenizers "" "tokenizers==0.21.1" ||
+  echo "test: Hugging Face tokenizers unavailable; its comparison tests will be skipped"
 
 # The logits oracle: Hugging Face transformers on Debian's CPU-only torch
 # (small, no CUDA libraries) in a venv that sees the system packages.
-tvenv="$build/pyenv-torch"
-if ! "$tvenv/bin/python" -c "import torch, transformers, safetensors" 2>/dev/null; then
-  if HFQ_SETUP_ORACLES=1 bash "$root/scripts/setup.sh" &&
-     /usr/bin/python3 -m venv --system-site-packages "$tvenv" &&
-     timeout 600 "$tvenv/bin/pip" install -q --disable-pip-version-check \
-       "transformers==4.37.2" "safetensors==0.4.5"; then
-    echo "test: transformers 4.37.2 on Debian's torch ready in $tvenv"
-  else
+if HFQ_SETUP_ORACLES=1 bash "$root/scripts/setup.sh"; then
+  oracle_venv "$build/pyenv-torch" "torch, transformers, safetensors" \
+    --system-site-packages "transformers==4.37.2" "safetensors==0.4.5" ||
     echo "test: torch/transformers unavailable; the logits oracle test will be skipped"
-  fi
+else
+  echo "test: Debian's torch could not be installed; the logits oracle test will be skipped"
 fi
 
 # lit first, so its summary names any UNSUPPORTED (skipped) tests; then
