@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hfq/Numerics/Affine.h"
+#include "AffineSlots.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -17,6 +18,8 @@
 #include <limits>
 
 using namespace mlir::hfq::numerics;
+using mlir::hfq::numerics::detail::checkMatrix;
+using mlir::hfq::numerics::detail::Slots;
 
 namespace {
 const llvm::fltSemantics &semanticsOf(ScaleType type) {
@@ -89,40 +92,6 @@ llvm::Error AffineScheme::validate(int64_t cols) const {
 }
 
 namespace {
-/// Which scale slot (row, group) each element of a [rows, cols] matrix uses.
-struct Slots {
-  int64_t rows, cols, groups, groupCols;
-  bool perTensor;
-  Slots(const AffineScheme &scheme, int64_t rows, int64_t cols)
-      : rows(rows), cols(cols), groups(scheme.numGroups(cols)),
-        groupCols(scheme.granularity == AffineScheme::Granularity::Group
-                      ? scheme.groupSize
-                      : cols),
-        perTensor(scheme.granularity == AffineScheme::Granularity::Tensor) {}
-  int64_t count() const { return perTensor ? 1 : rows * groups; }
-  int64_t of(int64_t r, int64_t c) const {
-    return perTensor ? 0 : r * groups + c / groupCols;
-  }
-  /// (row, group) of slot s.
-  std::pair<int64_t, int64_t> position(int64_t s) const {
-    return perTensor ? std::pair<int64_t, int64_t>(0, 0)
-                     : std::pair<int64_t, int64_t>(s / groups, s % groups);
-  }
-};
-
-llvm::Error checkMatrix(llvm::ArrayRef<float> weights, int64_t rows,
-                        int64_t cols) {
-  if (rows <= 0 || cols <= 0 || int64_t(weights.size()) != rows * cols)
-    return llvm::createStringError(llvm::formatv(
-        "{0} weights given for a {1}x{2} matrix", weights.size(), rows, cols));
-  for (size_t i = 0; i < weights.size(); ++i)
-    if (!std::isfinite(weights[i]))
-      return llvm::createStringError(llvm::formatv(
-          "weight at row {0}, column {1} is not finite ({2})", i / cols,
-          i % cols, weights[i]));
-  return llvm::Error::success();
-}
-
 /// One (scale, zero) candidate; zero is integral unless float zeros.
 struct Params {
   float scale, zero;

@@ -128,6 +128,69 @@ llvm::Expected<AffineQuantized> quantizeInt8Rowwise(llvm::ArrayRef<float> weight
 std::vector<float> dequantize(const AffineQuantized &q,
                               const AffineScheme &scheme);
 
+/// Narrow float formats, of codes (E2M1, E4M3, E5M2: the OCP FP4/FP8
+/// element types, MLIR's f4E2M1FN, f8E4M3FN, f8E5M2) and of scales (E4M3,
+/// and E8M0: MLIR's f8E8M0FNU, a bare power-of-two exponent).
+enum class MiniFloat { E2M1, E4M3, E5M2, E8M0 };
+
+/// MLIR's name of the type (f4E2M1FN, f8E4M3FN, f8E5M2, f8E8M0FNU).
+llvm::StringRef stringify(MiniFloat type);
+unsigned bitWidth(MiniFloat type);
+/// The largest finite value (6, 448, 57344, 2^127).
+float maxFinite(MiniFloat type);
+/// The value encoded by `code`'s low bitWidth bits (NaN for NaN patterns).
+float decodeMiniFloat(uint8_t code, MiniFloat type);
+/// Finite `x` rounded to nearest (ties to even) in `type`, saturated to
+/// +-maxFinite, as a bit pattern. Not for E8M0, which has no zero.
+uint8_t encodeMiniFloat(float x, MiniFloat type);
+
+/// Float codes with one scale per group: w = value(q) * s, no zero point.
+/// Groups as in AffineScheme (along the columns). The scale of a group with
+/// absolute maximum a:
+/// - Float: a / maxFinite(code), rounded to `scaleType` (as AffineScheme's
+///   scales: a positive scale never rounds to zero; FP8 per channel);
+/// - E8M0: the OCP MX rule, 2^(floor(log2 a) - emax) with emax the exponent
+///   of maxFinite(code), clamped to E8M0's [2^-127, 2^127] (MXFP4, MXFP8);
+/// - E4M3: NVFP4's two levels, s = value(c) * t with E4M3 codes
+///   c = round(a / maxFinite(code) / t) under one f32 tensor scale
+///   t = max over groups of a / maxFinite(code), divided by 448 (1 for an
+///   all-zero weight); a positive scale below E4M3's smallest subnormal
+///   becomes it.
+/// Codes are round(w / s) in the code type, saturated; an all-zero group
+/// gets scale 0 (E8M0: 2^-127) and zero codes.
+struct FloatCodeScheme {
+  enum class Scales { Float, E8M0, E4M3 };
+  MiniFloat code = MiniFloat::E4M3;
+  AffineScheme::Granularity granularity = AffineScheme::Granularity::Channel;
+  int64_t groupSize = 0;
+  Scales scales = Scales::Float;
+  ScaleType scaleType = ScaleType::F16;
+
+  /// The same grouping as an AffineScheme (for shapes and slots).
+  AffineScheme grouping() const;
+  llvm::Error validate(int64_t cols) const;
+};
+
+struct FloatCodeQuantized {
+  int64_t rows = 0, cols = 0;
+  /// Bit patterns of the codes, one per element, row-major.
+  std::vector<uint8_t> codes;
+  /// The scale each (row, group) dequantizes with (one per tensor).
+  std::vector<float> scales;
+  /// E8M0 / E4M3 scales: their bit patterns, one per scale.
+  std::vector<uint8_t> scaleCodes;
+  /// E4M3 scales: the f32 tensor scale t.
+  float tensorScale = 1.0f;
+};
+
+llvm::Expected<FloatCodeQuantized>
+quantizeFloatCodes(llvm::ArrayRef<float> weights, int64_t rows, int64_t cols,
+                   const FloatCodeScheme &scheme);
+
+/// value(q) * s for every element.
+std::vector<float> dequantize(const FloatCodeQuantized &q,
+                              const FloatCodeScheme &scheme);
+
 } // namespace mlir::hfq::numerics
 
 #endif // HFQ_NUMERICS_AFFINE_H
