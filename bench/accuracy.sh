@@ -38,12 +38,12 @@ if [ "$SET" != free ]; then
 fi
 prune_configs=(
   "magnitude 50%|prune --method magnitude --sparsity 0.5"
-  "sparsegpt 50%|prune --method sparsegpt --sparsity 0.5 --calib $CALIB"
+  "sparsegpt 50%|prune --method sparsegpt --sparsity 0.5 --calib ${CALIB:-}"
   "magnitude 2:4|prune --method magnitude --pattern 2:4"
-  "sparsegpt 2:4|prune --method sparsegpt --pattern 2:4 --calib $CALIB"
+  "sparsegpt 2:4|prune --method sparsegpt --pattern 2:4 --calib ${CALIB:-}"
   "magnitude 25%|prune --method magnitude --sparsity 0.25"
-  "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib $CALIB"
-  "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib $CALIB"
+  "sparsegpt 25%|prune --method sparsegpt --sparsity 0.25 --calib ${CALIB:-}"
+  "sparsegpt 50% + 4-bit per-channel|prune --method sparsegpt --sparsity 0.5 --bits 4 --calib ${CALIB:-}"
   "structured: 25% of MLP rows (gate/up)|prune --method structured --sparsity 0.25 --axis 0 --include (gate|up)_proj"
   "structured coupled: 25% of MLP channels|prune --method structured --coupled=mlp --sparsity 0.25"
   "structured coupled: 1 of 6 attention heads per layer (q/k/v/o)|prune --method structured --coupled=heads --sparsity 0.17"
@@ -54,11 +54,11 @@ for bits in 4 3; do
   for g in 0 32; do
     label=$([ $g = 0 ] && echo per-channel || echo g$g)
     quant_configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
-    quant_configs+=("gptq $bits-bit $label|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order=false --static-groups=false")
-    quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order --static-groups=false")
-    quant_configs+=("gptq $bits-bit $label act-order true-sequential|--method gptq --calib $CALIB --bits $bits --group-size $g --act-order --static-groups=false --true-sequential")
+    quant_configs+=("gptq $bits-bit $label|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order=false --static-groups=false")
+    quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order --static-groups=false")
+    quant_configs+=("gptq $bits-bit $label act-order true-sequential|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order --static-groups=false --true-sequential")
     if [ "$SET" = calib ]; then
-      quant_configs+=("awq $bits-bit $label|--method awq --calib $CALIB --bits $bits --group-size $g --duo-scaling=false")
+      quant_configs+=("awq $bits-bit $label|--method awq --calib ${CALIB:-} --bits $bits --group-size $g --duo-scaling=false")
     fi
   done
 done
@@ -79,7 +79,7 @@ if [ "$SET" = storage ]; then
   configs=("${storage_configs[@]}")
 elif [ "$SET" = calib ]; then
   configs=("${quant_configs[@]}"
-           "spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib $CALIB"
+           "spqr 3-bit g16, 3-bit statistics, outliers|--method spqr --calib ${CALIB:-}"
            "${prune_configs[@]}")
 elif [ "$SET" = prune ]; then
   configs=("${prune_configs[@]}")
@@ -102,6 +102,11 @@ configs=(
   "hqq 4-bit g32|--method hqq --bits 4 --group-size 32"
   "hqq 3-bit g32|--method hqq --bits 3 --group-size 32"
   "hqq 2-bit g32|--method hqq --bits 2 --group-size 32"
+  "fp8 E4M3 per-channel|--method fp8"
+  "fp8 E4M3 g32|--method fp8 --group-size 32"
+  "mxfp8 (E4M3, E8M0 per 32)|--method mxfp8"
+  "mxfp4 (E2M1, E8M0 per 32)|--method mxfp4"
+  "nvfp4 (E2M1, E4M3 per 16, f32 per tensor)|--method nvfp4"
 )
 fi
 

@@ -49,6 +49,7 @@ constexpr DTypeEntry kDTypes[] = {
     {DType::I16, "I16", 2},         {DType::I8, "I8", 1},
     {DType::U8, "U8", 1},           {DType::BOOL, "BOOL", 1},
     {DType::F8_E4M3, "F8_E4M3", 1}, {DType::F8_E5M2, "F8_E5M2", 1},
+    {DType::F8_E8M0, "F8_E8M0", 1},
 };
 
 const DTypeEntry &entry(DType dtype) {

@@ -114,12 +114,10 @@ private:
                                        module + "'");
       io::DType t = e->info->dtype;
       Type elem = type.getElementType();
-      bool dtypeOk = elem.isF32()          ? t == io::DType::F32
-                     : elem.isF16()       ? t == io::DType::F16
-                     : elem.isInteger(32) ? t == io::DType::I32
-                     : elem.isInteger(64) ? t == io::DType::I64
-                                          : (t == io::DType::U8 ||
-                                             t == io::DType::I8);
+      // i8 containers may come as U8 or I8; everything else as written.
+      std::optional<io::DType> want = storageDType(elem);
+      bool dtypeOk = want && (t == *want ||
+                              (*want == io::DType::U8 && t == io::DType::I8));
       if (e->info->shape != std::vector<int64_t>(type.getShape().begin(),
                                                  type.getShape().end()) ||
           !dtypeOk) {

@@ -68,20 +68,6 @@ llvm::Expected<std::vector<uint8_t>> bytesOf(Attribute value) {
   return out;
 }
 
-std::optional<io::DType> dtypeOf(Type t) {
-  if (t.isF32())
-    return io::DType::F32;
-  if (t.isInteger(8))
-    return io::DType::U8;
-  if (t.isInteger(32))
-    return io::DType::I32;
-  if (t.isInteger(64))
-    return io::DType::I64;
-  if (t.isF16())
-    return io::DType::F16;
-  return std::nullopt;
-}
-
 json settingsJson(DictionaryAttr settings) {
   json out = json::object();
   if (!settings)
@@ -219,11 +205,11 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
       for (auto [i, stored] : llvm::enumerate(global.getStoredTensors())) {
         auto [suffix, type] = stored;
         Attribute value = inlineParts ? inlineParts[i] : global.getValue();
-        std::optional<io::DType> dtype = dtypeOf(type.getElementType());
+        std::optional<io::DType> dtype = storageDType(type.getElementType());
         if (!dtype)
           return fail("@" + name + suffix +
-                      ": only i8, i32, i64, f16 and f32 tensors can be "
-                      "written");
+                      ": only i8, i32, i64, f16, bf16, f32 and FP8 tensors "
+                      "can be written");
         auto data = bytesOf(value);
         if (!data)
           return fail("@" + name + suffix + ": " +
@@ -338,4 +324,26 @@ mlir::hfq::writeQuantizedModel(ModuleOp module, llvm::StringRef sourceDir,
   if (std::error_code rec = fs::rename(tmp, outDir))
     return cleanup(fail(outDir + ": " + rec.message()));
   return summary;
+}
+
+std::optional<io::DType> mlir::hfq::storageDType(Type t) {
+  if (t.isF32())
+    return io::DType::F32;
+  if (t.isF16())
+    return io::DType::F16;
+  if (t.isBF16())
+    return io::DType::BF16;
+  if (isa<Float8E4M3FNType>(t))
+    return io::DType::F8_E4M3;
+  if (isa<Float8E5M2Type>(t))
+    return io::DType::F8_E5M2;
+  if (isa<Float8E8M0FNUType>(t))
+    return io::DType::F8_E8M0;
+  if (t.isInteger(8))
+    return io::DType::U8;
+  if (t.isInteger(32))
+    return io::DType::I32;
+  if (t.isInteger(64))
+    return io::DType::I64;
+  return std::nullopt;
 }

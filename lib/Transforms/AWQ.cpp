@@ -440,12 +440,12 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
       return;
 
     auto enc = AffineEncodingAttr::get(
-        &getContext(), bits,
+        &getContext(), bits, /*codeType=*/FloatType(),
         groupSize ? Granularity::group : Granularity::channel, 1,
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
         PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
-        packZeros && !symmetric);
+        /*scaleEncoding=*/{}, packZeros && !symmetric);
     if (failed(rewriteLinearWeights(
             module, selection, "awq", report,
             [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,

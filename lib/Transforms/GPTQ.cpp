@@ -71,12 +71,12 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
     options.staticGroups = staticGroups;
     const bool withGIdx = actOrder && groupSize && !staticGroups;
     auto enc = AffineEncodingAttr::get(
-        &getContext(), bits,
+        &getContext(), bits, /*codeType=*/FloatType(),
         groupSize ? Granularity::group : Granularity::channel, 1,
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, withGIdx, 8,
         PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
-        packZeros && !symmetric);
+        /*scaleEncoding=*/{}, packZeros && !symmetric);
 
     // One linear: GPTQ with Hessian h; the dequantized weight is what the
     // true-sequential forward runs on.

@@ -263,9 +263,10 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
                        int64_t cols) -> llvm::Expected<Quantized> {
       if (r.quantized) {
         auto affine = AffineEncodingAttr::get(
-            &getContext(), bits, Granularity::channel, 1, 0, ZeroPoint::integer,
-            false, 8, PackOrder::lsb_first,
-            scaleStorageAttrType(&getContext(), scaleType), packZeros);
+            &getContext(), bits, /*codeType=*/FloatType(), Granularity::channel,
+            1, 0, ZeroPoint::integer, false, 8, PackOrder::lsb_first,
+            scaleStorageAttrType(&getContext(), scaleType),
+            /*scaleEncoding=*/{}, packZeros);
         return affineParts(affine, *r.quantized, scheme, false, {}, r.weights);
       }
       if (enc)

@@ -56,13 +56,92 @@ struct QuantizeLinearsPass
     if (method == QuantizeMethod::int8 &&
         (!(threshold >= 0.0) || !std::isfinite(threshold)))
       return module.emitError() << "threshold must be finite and >= 0";
+    if (fixedBlock() && groupSize != 0)
+      return module.emitError()
+             << stringify(method) << " has blocks of " << fixedBlock()
+             << " input columns by definition; group-size cannot be set";
     return selection.init(module, include, exclude);
+  }
+
+  /// The block size the MX and NV formats define (0 for the others).
+  int64_t fixedBlock() const {
+    return method == QuantizeMethod::mxfp4 || method == QuantizeMethod::mxfp8
+               ? 32
+           : method == QuantizeMethod::nvfp4 ? 16
+                                             : 0;
+  }
+
+  bool floatCodes() const {
+    return method == QuantizeMethod::fp8 || fixedBlock();
+  }
+
+  /// fp8, mxfp4, mxfp8, nvfp4: float codes with plain, E8M0 or nested E4M3
+  /// scales (numerics::FloatCodeScheme).
+  llvm::Expected<Quantized> quantizeFloat(llvm::ArrayRef<float> w, int64_t rows,
+                                          int64_t cols) {
+    MLIRContext *ctx = &getContext();
+    using Scales = nx::FloatCodeScheme::Scales;
+    nx::FloatCodeScheme scheme;
+    bool fp4 =
+        method == QuantizeMethod::mxfp4 || method == QuantizeMethod::nvfp4;
+    scheme.code = fp4 ? nx::MiniFloat::E2M1 : nx::MiniFloat::E4M3;
+    scheme.scales = method == QuantizeMethod::fp8     ? Scales::Float
+                    : method == QuantizeMethod::nvfp4 ? Scales::E4M3
+                                                      : Scales::E8M0;
+    scheme.scaleType = scaleType;
+    int64_t group = fixedBlock() ? fixedBlock() : int64_t(groupSize);
+    scheme.groupSize = group;
+    scheme.granularity = group == -1  ? nx::AffineScheme::Granularity::Tensor
+                         : group == 0 ? nx::AffineScheme::Granularity::Channel
+                                      : nx::AffineScheme::Granularity::Group;
+    auto q = nx::quantizeFloatCodes(w, rows, cols, scheme);
+    if (!q)
+      return q.takeError();
+
+    FloatType e4m3 = Float8E4M3FNType::get(ctx);
+    FloatType codeType = fp4 ? FloatType(Float4E2M1FNType::get(ctx)) : e4m3;
+    FloatType storedScale;
+    EncodingAttrInterface scaleEncoding;
+    if (scheme.scales == Scales::Float)
+      storedScale = scaleStorageAttrType(ctx, scaleType);
+    else if (scheme.scales == Scales::E8M0)
+      storedScale = Float8E8M0FNUType::get(ctx);
+    else
+      scaleEncoding = AffineEncodingAttr::get(
+          ctx, 8, e4m3, Granularity::tensor, 1, 0, ZeroPoint::symmetric, false,
+          8, PackOrder::lsb_first, FloatType(), {}, false);
+    auto granularity = group == -1  ? Granularity::tensor
+                       : group == 0 ? Granularity::channel
+                                    : Granularity::group;
+    auto enc = AffineEncodingAttr::get(
+        ctx, codeType.getWidth(), codeType, granularity, 1,
+        group > 0 ? group : 0, ZeroPoint::symmetric, false, 8,
+        PackOrder::lsb_first, storedScale, scaleEncoding, false);
+    SmallVector<RankedTensorType> types =
+        enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
+    Quantized out;
+    out.encoding = enc;
+    auto packed = packedCodes(q->codes, codeType.getWidth(), false);
+    if (!packed)
+      return packed.takeError();
+    out.parts.push_back({types[0], std::move(*packed)});
+    if (scheme.scales == Scales::Float) {
+      out.parts.push_back({types[1], nx::scaleBytes(q->scales, scaleType)});
+    } else {
+      out.parts.push_back({types[1], bytesOf<uint8_t>(q->scaleCodes)});
+      if (scheme.scales == Scales::E4M3)
+        out.parts.push_back({types[2], bytesOf<float>({q->tensorScale})});
+    }
+    out.dequantized = nx::dequantize(*q, scheme);
+    return out;
   }
 
   llvm::Expected<Quantized> quantize(llvm::ArrayRef<float> w, int64_t rows,
                                      int64_t cols) {
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
+    if (floatCodes())
+      return quantizeFloat(w, rows, cols);
     if (method == QuantizeMethod::nf4 || method == QuantizeMethod::fp4) {
       bool nf4 = method == QuantizeMethod::nf4;
       int64_t dq = doubleQuant ? int64_t(doubleQuantBlock) : 0;
@@ -109,8 +188,9 @@ struct QuantizeLinearsPass
         return q.takeError();
       // bitsandbytes keeps LLM.int8's row scales (SCB) in float32.
       auto enc = AffineEncodingAttr::get(
-          ctx, 8, Granularity::channel, 1, 0, ZeroPoint::symmetric, false, 8,
-          PackOrder::lsb_first, FloatType(), false);
+          ctx, 8, /*codeType=*/FloatType(), Granularity::channel, 1, 0,
+          ZeroPoint::symmetric, false, 8, PackOrder::lsb_first, FloatType(),
+          /*scaleEncoding=*/{}, false);
       return affineParts(enc, *q, scheme, false);
     }
     FloatType storedScale = scaleStorageAttrType(ctx, scaleType);
@@ -123,9 +203,11 @@ struct QuantizeLinearsPass
         return q.takeError();
       // Per tensor: any axis; the scales are [1, 1] either way.
       auto enc = AffineEncodingAttr::get(
-          ctx, bits, granularity, 1, groupSize > 0 ? int64_t(groupSize) : 0,
+          ctx, bits, /*codeType=*/FloatType(), granularity, 1,
+          groupSize > 0 ? int64_t(groupSize) : 0,
           symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
-          PackOrder::lsb_first, storedScale, packZeros && !symmetric);
+          PackOrder::lsb_first, storedScale, /*scaleEncoding=*/{},
+          packZeros && !symmetric);
       return affineParts(enc, *q, scheme, false);
     }
     // hqq
@@ -146,9 +228,9 @@ struct QuantizeLinearsPass
       return q.takeError();
     // Per channel along axis 0 means one scale per input column.
     auto enc = AffineEncodingAttr::get(
-        ctx, bits, granularity, byRows ? 0 : 1,
+        ctx, bits, /*codeType=*/FloatType(), granularity, byRows ? 0 : 1,
         groupSize > 0 ? int64_t(groupSize) : 0, ZeroPoint::float_, false, 8,
-        PackOrder::lsb_first, storedScale, false);
+        PackOrder::lsb_first, storedScale, /*scaleEncoding=*/{}, false);
     return affineParts(enc, *q, scheme, byRows);
   }
 
@@ -188,6 +270,9 @@ struct QuantizeLinearsPass
     if (method == QuantizeMethod::int8)
       settings.push_back(
           b.getNamedAttr("threshold", b.getF64FloatAttr(threshold)));
+    if (method == QuantizeMethod::fp8)
+      settings.push_back(
+          b.getNamedAttr("group_size", b.getI64IntegerAttr(groupSize)));
     if (method == QuantizeMethod::hqq) {
       settings.push_back(b.getNamedAttr("axis", b.getI64IntegerAttr(axis)));
       settings.push_back(

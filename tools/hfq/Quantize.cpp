@@ -171,8 +171,9 @@ cl::opt<std::string> qOutput("o", cl::Required,
                              cl::value_desc("dir"), cl::sub(quantizeCmd),
                              cl::cat(cat));
 cl::opt<std::string> qMethod("method",
-                             cl::desc("rtn | nf4 | fp4 | int8 | hqq (no "
-                                      "data); gptq, awq, spqr (need --calib)"),
+                             cl::desc("rtn | nf4 | fp4 | int8 | hqq | fp8 | "
+                                      "mxfp4 | mxfp8 | nvfp4 (no data); "
+                                      "gptq, awq, spqr (need --calib)"),
                              cl::init("rtn"), cl::sub(quantizeCmd),
                              cl::cat(cat));
 // The method flags below have no defaults of their own: a flag not given

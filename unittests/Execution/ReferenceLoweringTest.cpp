@@ -602,6 +602,79 @@ TEST(QuantizePass, MSEClipAndHQQMatchNumerics) {
   }
 }
 
+/// Float codes (fp8, mxfp8, mxfp4, nvfp4): the pass's parts, dequantized by
+/// the compiled reference lowering (narrow floats decoded by table, NVFP4's
+/// scales through their nested encoding), equal the numerics library's
+/// dequantization exactly. The input is the identity, so the linear's
+/// output is W^T exactly, whatever the summation order (up to the sign of
+/// zero: the accumulator starts at +0, so -0 weights come out +0).
+TEST(QuantizePass, FloatCodesMatchNumericsExactly) {
+  const int64_t in = 64, out = 8;
+  std::vector<float> w = testWeights(out, in, 5);
+  // Rows 1..2 tiny and row 3 huge: E8M0 exponents and E4M3 scales across
+  // their range, including NVFP4 block scales far below the tensor's.
+  for (int64_t c = 0; c < in; ++c) {
+    w[1 * in + c] *= 1e-3f;
+    w[2 * in + c] *= 1e-6f;
+    w[3 * in + c] *= 1e3f;
+  }
+  std::vector<float> eye(in * in, 0.0f);
+  for (int64_t i = 0; i < in; ++i)
+    eye[i * in + i] = 1.0f;
+  LinearModule m{eye, w, in, in, out};
+  using Scales = nx::FloatCodeScheme::Scales;
+  using G = nx::AffineScheme::Granularity;
+  struct FloatCase {
+    QuantizeMethod method;
+    int64_t groupSize;
+    nx::FloatCodeScheme scheme;
+  };
+  auto scheme = [](nx::MiniFloat code, G g, int64_t group, Scales scales) {
+    nx::FloatCodeScheme s;
+    s.code = code;
+    s.granularity = g;
+    s.groupSize = group;
+    s.scales = scales;
+    return s;
+  };
+  const FloatCase cases[] = {
+      {QuantizeMethod::fp8, 0,
+       scheme(nx::MiniFloat::E4M3, G::Channel, 0, Scales::Float)},
+      {QuantizeMethod::fp8, 16,
+       scheme(nx::MiniFloat::E4M3, G::Group, 16, Scales::Float)},
+      {QuantizeMethod::fp8, -1,
+       scheme(nx::MiniFloat::E4M3, G::Tensor, 0, Scales::Float)},
+      {QuantizeMethod::mxfp8, 0,
+       scheme(nx::MiniFloat::E4M3, G::Group, 32, Scales::E8M0)},
+      {QuantizeMethod::mxfp4, 0,
+       scheme(nx::MiniFloat::E2M1, G::Group, 32, Scales::E8M0)},
+      {QuantizeMethod::nvfp4, 0,
+       scheme(nx::MiniFloat::E2M1, G::Group, 16, Scales::E4M3)},
+  };
+  for (const FloatCase &c : cases) {
+    QuantizeLinearsOptions o;
+    o.method = c.method;
+    o.groupSize = c.groupSize;
+    Jit jit;
+    ASSERT_TRUE(jit.compile(m.source(""),
+                            [&](PassManager &pm) { addQuantizePass(pm, o); }));
+    std::vector<float> got = jit.call2d<float>("passed");
+    auto q = nx::quantizeFloatCodes(w, out, in, c.scheme);
+    ASSERT_TRUE(bool(q)) << llvm::toString(q.takeError());
+    std::vector<float> want = nx::dequantize(*q, c.scheme);
+    ASSERT_EQ(got.size(), want.size());
+    int64_t mismatches = 0;
+    for (int64_t t = 0; t < in; ++t)
+      for (int64_t r = 0; r < out; ++r)
+        if (got[t * out + r] != want[r * in + t] && mismatches++ < 5)
+          ADD_FAILURE() << stringify(c.method).str() << " group " << c.groupSize
+                        << ": W[" << r << ", " << t
+                        << "] = " << got[t * out + r] << ", numerics "
+                        << want[r * in + t];
+    EXPECT_EQ(mismatches, 0);
+  }
+}
+
 /// LLM.int8() written out in C++ from its definition (see hfq.linear).
 std::vector<float> int8Reference(const std::vector<float> &x,
                                  const std::vector<float> &w, int64_t tokens,

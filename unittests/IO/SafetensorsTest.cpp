@@ -165,8 +165,9 @@ TEST_F(Safetensors, RejectsIntegerAsFloat) {
 }
 
 TEST_F(Safetensors, AllSpecDTypesParse) {
-  for (const char *name : {"F64", "F32", "F16", "BF16", "I64", "I32", "I16",
-                           "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2"}) {
+  for (const char *name :
+       {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL",
+        "F8_E4M3", "F8_E5M2", "F8_E8M0"}) {
     auto dtype = parseDType(name);
     ASSERT_TRUE(dtype.has_value()) << name;
     EXPECT_EQ(dtypeName(*dtype), name);

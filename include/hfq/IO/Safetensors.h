@@ -31,7 +31,19 @@ namespace mlir::hfq::io {
 
 /// Every dtype of the safetensors specification that hfq reads.
 enum class DType {
-  F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2
+  F64,
+  F32,
+  F16,
+  BF16,
+  I64,
+  I32,
+  I16,
+  I8,
+  U8,
+  BOOL,
+  F8_E4M3,
+  F8_E5M2,
+  F8_E8M0
 };
 
 /// The spelling used in safetensors headers ("F32", "BF16", ...).

@@ -42,6 +42,11 @@ struct QuantizedLinear {
 /// Quantized linears by HF module name.
 using QuantizedLinears = std::map<std::string, QuantizedLinear>;
 
+/// The safetensors dtype a stored tensor of element type `type` is written
+/// as (integer containers as U8/I32/I64; f32, f16, bf16 and the FP8 types
+/// by name), or none for a type hfq does not store.
+std::optional<io::DType> storageDType(Type type);
+
 /// The quantized linears config.json declares (empty for a float model).
 /// Errors name the module whose entry is malformed.
 llvm::Expected<QuantizedLinears> readQuantizedLinears(MLIRContext &ctx,

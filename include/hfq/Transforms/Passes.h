@@ -32,7 +32,17 @@ public:
 namespace mlir::hfq {
 
 /// hfq-quantize-linears' calibration-free methods.
-enum class QuantizeMethod { rtn, nf4, fp4, int8, hqq };
+enum class QuantizeMethod {
+  rtn,
+  nf4,
+  fp4,
+  int8,
+  hqq,
+  fp8,
+  mxfp4,
+  mxfp8,
+  nvfp4
+};
 /// hfq-prune's methods, and the units coupled structured pruning removes.
 enum class PruneMethod { magnitude, structured, sparsegpt };
 enum class CoupledUnits { none, mlp, heads, all };
@@ -40,7 +50,8 @@ enum class CoupledUnits { none, mlp, heads, all };
 /// The option spelling of each value (also recorded in the settings the
 /// passes attach to the module).
 inline llvm::StringRef stringify(QuantizeMethod m) {
-  static const char *names[] = {"rtn", "nf4", "fp4", "int8", "hqq"};
+  static const char *names[] = {"rtn", "nf4",   "fp4",   "int8", "hqq",
+                                "fp8", "mxfp4", "mxfp8", "nvfp4"};
   return names[int(m)];
 }
 inline llvm::StringRef stringify(PruneMethod m) {

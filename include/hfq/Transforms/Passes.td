@@ -103,7 +103,19 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
     - `hqq`: half-quadratic optimization of float zero points (lp norm
       `hqq-lp-norm` 0.7, `hqq-beta` 10 growing by `hqq-kappa` 1.01, up to
       `hqq-iters` 20 rounds), groups of `group-size` along `axis` (1: input
-      columns, 0: output rows).
+      columns, 0: output rows);
+    - `fp8`: FP8 E4M3 codes (`code_type = f8E4M3FN`), `w = value(q) * s`
+      with `s = absmax / 448` per output channel (`group-size` 0), per
+      group or per tensor, stored in `scale-type`;
+    - `mxfp4`, `mxfp8`: the OCP Microscaling formats, E2M1 / E4M3 codes in
+      blocks of 32 input columns with a power-of-two `f8E8M0FNU` scale
+      `2^(floor(log2 absmax) - emax)` (MX v1.0, section 6.3);
+    - `nvfp4`: E2M1 codes in blocks of 16 with `f8E4M3FN` block scales
+      `absmax / 6`, quantized under one `f32` scale per tensor (the scales
+      are a nested `#hfq.affine`, parts `scales.codes`, `scales.scales`).
+    Float codes round to nearest, ties to even, saturating at the format's
+    largest value; the MX and NV formats fix their block size
+    (`group-size` must stay 0).
 
     Selection: a linear's name is its weight global's symbol without
     `.weight` (the HF module name; locations play no part).
@@ -130,7 +142,15 @@ def QuantizeLinears : Pass<"hfq-quantize-linears", "::mlir::ModuleOp"> {
              clEnumValN(::mlir::hfq::QuantizeMethod::int8, "int8",
                         "LLM.int8() rows and outlier threshold"),
              clEnumValN(::mlir::hfq::QuantizeMethod::hqq, "hqq",
-                        "half-quadratic float zero points"))}]>,
+                        "half-quadratic float zero points"),
+             clEnumValN(::mlir::hfq::QuantizeMethod::fp8, "fp8",
+                        "FP8 E4M3 codes, scales per channel/group/tensor"),
+             clEnumValN(::mlir::hfq::QuantizeMethod::mxfp4, "mxfp4",
+                        "OCP MXFP4: E2M1 codes, E8M0 scale per 32"),
+             clEnumValN(::mlir::hfq::QuantizeMethod::mxfp8, "mxfp8",
+                        "OCP MXFP8: E4M3 codes, E8M0 scale per 32"),
+             clEnumValN(::mlir::hfq::QuantizeMethod::nvfp4, "nvfp4",
+                        "NVFP4: E2M1 codes, E4M3 scale per 16, f32 per tensor"))}]>,
     Option<"bits", "bits", "unsigned", "4", "code width for rtn and hqq (2..8)">,
     Option<"groupSize", "group-size", "int64_t", "0",
            "elements per group along the axis (0: per channel, -1: per tensor)">,

@@ -66,23 +66,41 @@ Value actualIntegerZero(Emitter &e, AffineEncodingAttr enc, Value stored) {
 Value dequantizeAffine(OpBuilder &b, Location loc, QTensorType type,
                        AffineEncodingAttr enc, ValueRange parts) {
   ArrayRef<int64_t> shape = type.getShape();
-  Type elemType = type.getElementType();
+  FloatType elemType = type.getElementType();
   Value codes = unpackCodes(b, loc, parts[0], shape, enc.getBits(),
                             enc.getStorageBits(), enc.getOrder());
+  Value codeTable =
+      enc.getCodeType() ? narrowFloatTable(b, loc, enc.getCodeType()) : Value();
+  // Quantized scales dequantize through their own encoding first.
+  unsigned scaleParts = enc.getNumScaleParts();
   Value scales = parts[1];
+  if (EncodingAttrInterface nested = enc.getScaleEncoding()) {
+    auto scalesType = QTensorType::get(b.getContext(), enc.getGroupShape(shape),
+                                       elemType, nested);
+    scales =
+        cast<EncodingLoweringAttrInterface>(Attribute(nested))
+            .buildDequantize(b, loc, scalesType, parts.slice(1, scaleParts));
+  }
+  Type scaleElem = cast<RankedTensorType>(scales.getType()).getElementType();
+  Value scaleTable = isNarrowFloat(scaleElem)
+                         ? narrowFloatTable(b, loc, cast<FloatType>(scaleElem))
+                         : Value();
   bool hasZeros = enc.getZeroPoint() != ZeroPoint::symmetric;
-  Value zeros = hasZeros ? parts[2] : Value();
+  Value zeros = hasZeros ? parts[1 + scaleParts] : Value();
   if (enc.getPackedZeros())
-    zeros = unpackCodes(b, loc, zeros,
-                        cast<RankedTensorType>(scales.getType()).getShape(),
-                        enc.getBits(), 8, PackOrder::lsb_first);
+    zeros = unpackCodes(b, loc, zeros, enc.getGroupShape(shape), enc.getBits(),
+                        8, PackOrder::lsb_first);
   Value gIdx = enc.getActOrder() ? parts.back() : Value();
   return generateTensor(
       b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
         Value q = e.extract(codes, ivs);
         SmallVector<Value> g = groupIndex(e, enc, ivs, gIdx);
         // Scales (and float zeros) may be stored narrower than elemType.
-        Value s = e.castFloat(e.extract(scales, g), elemType);
+        Value s = e.extract(scales, g);
+        s = e.castFloat(scaleTable ? e.lookup(scaleTable, s) : s, elemType);
+        if (codeTable)
+          return arith::MulFOp::create(
+              e.b, e.loc, e.castFloat(e.lookup(codeTable, q), elemType), s);
         if (enc.getZeroPoint() == ZeroPoint::float_) {
           Value qf = arith::SIToFPOp::create(e.b, e.loc, elemType, q);
           Value diff = arith::SubFOp::create(
@@ -120,8 +138,15 @@ Value roundToStorage(Emitter &e, Value x, FloatType storage) {
   return arith::SelectOp::create(e.b, e.loc, underflow, floor, back);
 }
 
-SmallVector<Value> quantizeAffine(OpBuilder &b, Location loc, Value input,
-                                  QTensorType type, AffineEncodingAttr enc) {
+/// Round-to-nearest into integer codes with scales of a type LLVM computes
+/// in; float codes, 8-bit scales and quantized scales come from
+/// hfq-quantize-linears (numerics), so hfq.quantize refuses them.
+FailureOr<SmallVector<Value>> quantizeAffine(OpBuilder &b, Location loc,
+                                             Value input, QTensorType type,
+                                             AffineEncodingAttr enc) {
+  if (enc.getCodeType() || enc.getScaleEncoding() ||
+      isNarrowFloat(enc.getScaleType()))
+    return failure();
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> shape = type.getShape();
   int64_t rank = shape.size();

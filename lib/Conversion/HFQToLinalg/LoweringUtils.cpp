@@ -8,9 +8,28 @@
 
 #include "LoweringUtils.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
+
+bool mlir::hfq::detail::isNarrowFloat(Type type) {
+  auto f = dyn_cast<FloatType>(type);
+  return f && f.getWidth() <= 8;
+}
+
+Value mlir::hfq::detail::narrowFloatTable(OpBuilder &b, Location loc,
+                                          FloatType type) {
+  unsigned width = type.getWidth();
+  SmallVector<float> values;
+  for (uint64_t bits = 0; bits < (uint64_t(1) << width); ++bits) {
+    APFloat v(type.getFloatSemantics(), APInt(width, bits));
+    // NaN first: APFloat widens f8E8M0FNU's NaN to infinity.
+    values.push_back(v.isNaN() ? std::nanf("") : float(v.convertToDouble()));
+  }
+  return Emitter{b, loc}.table(values);
+}
 
 Value mlir::hfq::detail::emptyTensor(OpBuilder &b, Location loc,
                                      ArrayRef<int64_t> shape,

@@ -49,6 +49,17 @@ struct Emitter {
   Value extract(Value tensor, ValueRange indices) {
     return tensor::ExtractOp::create(b, loc, tensor, indices);
   }
+  /// Entry `code` of a rank-1 table; `code` is an integer (a code unpacked
+  /// to i32) or a float of at most 8 bits, looked up by its bit pattern.
+  Value lookup(Value table, Value code) {
+    if (auto f = dyn_cast<FloatType>(code.getType()))
+      code = arith::ExtUIOp::create(
+          b, loc, b.getI32Type(),
+          arith::BitcastOp::create(b, loc, b.getIntegerType(f.getWidth()),
+                                   code));
+    return extract(
+        table, {arith::IndexCastOp::create(b, loc, b.getIndexType(), code)});
+  }
   /// Converts between float types (no-op when equal).
   Value castFloat(Value v, Type to) {
     Type from = v.getType();
@@ -80,6 +91,15 @@ struct Emitter {
     return flat;
   }
 };
+
+/// Whether values of `type` are stored as bit patterns that LLVM has no
+/// arithmetic for (floats of at most 8 bits: f4E2M1FN, f8E4M3FN, ...); the
+/// lowering decodes them through a table of narrowFloatTable's values.
+bool isNarrowFloat(Type type);
+
+/// The f32 value of every bit pattern of a narrow float type, in pattern
+/// order (NaN for its NaN patterns), as a rank-1 constant tensor.
+Value narrowFloatTable(OpBuilder &b, Location loc, FloatType type);
 
 Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                   Type elementType);

@@ -151,11 +151,11 @@ mlir::hfq::convertQuantToHFQ(const QuantConstant &value,
   });
 
   auto encoding = AffineEncodingAttr::get(
-      ctx, bits, granularity, axis,
+      ctx, bits, /*codeType=*/FloatType(), granularity, axis,
       granularity == Granularity::group ? groupSize : 0,
       symmetric ? ZeroPoint::symmetric : ZeroPoint::integer,
       /*actOrder=*/false, /*storageBits=*/8, PackOrder::lsb_first,
-      /*scaleType=*/FloatType(), /*packedZeros=*/false);
+      /*scaleType=*/FloatType(), /*scaleEncoding=*/{}, /*packedZeros=*/false);
   QTensorType type = QTensorType::getChecked(
       emitError, ctx, shape, expressed, cast<EncodingAttrInterface>(encoding));
   if (!type)
@@ -201,6 +201,13 @@ mlir::hfq::convertHFQToQuant(const HFQConstant &value,
     return emitError() << "float zero points (HQQ) have no !quant.uniform form";
   if (enc.getActOrder())
     return emitError() << "act_order (g_idx) has no !quant.uniform form";
+  if (enc.getCodeType())
+    return emitError() << "float codes (" << enc.getCodeType()
+                       << ") have no !quant.uniform form";
+  if (enc.getScaleEncoding() ||
+      (enc.getScaleType() && enc.getScaleType().getWidth() <= 8))
+    return emitError() << "quantized or 8-bit scales have no !quant.uniform "
+                          "form";
   if (value.parts.size() != type.getPartTypes().size())
     return emitError() << "expected " << type.getPartTypes().size()
                        << " parts, got " << value.parts.size();

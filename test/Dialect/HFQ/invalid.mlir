@@ -360,7 +360,7 @@ func.func @wrong_type() -> tensor<4x2xf32> {
 
 // -----
 
-// expected-error @+1 {{scale_type must be f16, bf16 or f32, got 'f64'}}
+// expected-error @+1 {{scale_type must be f16, bf16, f32, f8E4M3FN or f8E8M0FNU, got 'f64'}}
 func.func private @scale_f64(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f64>>)
 
 // -----
@@ -374,4 +374,57 @@ func.func @f32_scales_for_f16_encoding(%c: tensor<4x144xi8>, %s: tensor<4x9xf32>
   // expected-error @+1 {{operand #1 (scales) must be 'tensor<4x9xf16>' for this encoding, got 'tensor<4x9xf32>'}}
   %q = hfq.assemble %c, %s, %z : tensor<4x144xi8>, tensor<4x9xf32>, tensor<4x5xi8> -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
   return
+}
+
+// -----
+
+// expected-error @+1 {{code_type 'f8E4M3FN' has 8 bits, not bits = 4}}
+func.func private @code_width(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f8E4M3FN, granularity = channel, zero_point = symmetric>>)
+
+// -----
+
+// expected-error @+1 {{float codes (code_type) need zero_point = symmetric}}
+func.func private @code_zero(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = channel, zero_point = integer>>)
+
+// -----
+
+// expected-error @+1 {{code_type must be a float type of at most 8 bits with a zero (f4E2M1FN, f8E4M3FN, ...), got 'f8E8M0FNU'}}
+func.func private @code_e8m0(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, code_type = f8E8M0FNU, granularity = channel, zero_point = symmetric>>)
+
+// -----
+
+// expected-error @+1 {{code_type must be a float type of at most 8 bits with a zero (f4E2M1FN, f8E4M3FN, ...), got 'f16'}}
+func.func private @code_f16(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, code_type = f16, granularity = channel, zero_point = symmetric>>)
+
+// -----
+
+// expected-error @+1 {{float zero points cannot be stored in 'f8E8M0FNU'}}
+func.func private @zero_e8m0(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = float, scale_type = f8E8M0FNU>>)
+
+// -----
+
+// expected-error @+1 {{scale_type and scale_encoding exclude each other}}
+func.func private @both(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_type = f16, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = tensor, zero_point = symmetric>>>)
+
+// -----
+
+// The nested encoding is checked against the scales' shape [4, 4].
+// expected-error @+1 {{scale_encoding of the scales: group_size 3 does not divide dimension 1 of size 4}}
+func.func private @nested_shape(!hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = group, group_size = 3, zero_point = symmetric>>>)
+
+// -----
+
+!nv = !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = tensor, zero_point = symmetric>>>
+func.func @nested_parts(%c: tensor<4x32xi8>, %s: tensor<4x4xf32>) -> !nv {
+  // expected-error @+1 {{expects 3 operands (codes, scales.codes, scales.scales) for this encoding, got 2}}
+  %q = hfq.assemble %c, %s : tensor<4x32xi8>, tensor<4x4xf32> -> !nv
+  return %q : !nv
+}
+
+// -----
+
+func.func @quantize_fp4(%w: tensor<4x64xf32>) -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>> {
+  // expected-error @+1 {{rounds to integer codes with f16/bf16/f32 scales only}}
+  %q = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
+  return %q : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
 }

@@ -126,3 +126,22 @@ func.func @affine_f16_packed_zeros(%c: tensor<4x144xi8>, %s: tensor<4x9xf16>, %z
   %q = hfq.assemble %c, %s, %z : tensor<4x144xi8>, tensor<4x9xf16>, tensor<4x5xi8> -> !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
   return %q : !hfq.qtensor<4x288xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, scale_type = f16, packed_zeros = true>>
 }
+
+// Float codes, 8-bit scales and quantized scales: parts named and typed by
+// the encoding, the nested scales' parts in place of `scales`.
+// CHECK-LABEL: func @float_codes
+// CHECK-SAME: tensor<4x32xi8>, %{{.*}}: tensor<4x2xf8E8M0FNU>
+// CHECK: hfq.assemble {{.*}} -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
+// CHECK: hfq.assemble {{.*}} : tensor<4x32xi8>, tensor<4x4xi8>, tensor<1x1xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = tensor, zero_point = symmetric>>>
+// CHECK: hfq.disassemble {{.*}} -> tensor<4x64xi8>, tensor<4x1xf16>
+func.func @float_codes(%c: tensor<4x32xi8>, %s: tensor<4x2xf8E8M0FNU>,
+                       %sc: tensor<4x4xi8>, %t: tensor<1x1xf32>,
+                       %f8: !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = channel, zero_point = symmetric, scale_type = f16>>) {
+  %mx = hfq.assemble %c, %s : tensor<4x32xi8>, tensor<4x2xf8E8M0FNU>
+      -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
+  %nv = hfq.assemble %c, %sc, %t : tensor<4x32xi8>, tensor<4x4xi8>, tensor<1x1xf32>
+      -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = tensor, zero_point = symmetric>>>
+  %p:2 = hfq.disassemble %f8 : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = channel, zero_point = symmetric, scale_type = f16>>
+      -> tensor<4x64xi8>, tensor<4x1xf16>
+  return
+}

@@ -84,16 +84,43 @@ static RankedTensorType packedCodesType(ArrayRef<int64_t> shape,
 // AffineEncodingAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-AffineEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                           unsigned bits, Granularity granularity, int64_t axis,
-                           int64_t groupSize, ZeroPoint zeroPoint,
-                           bool actOrder, unsigned storageBits, PackOrder order,
-                           FloatType scaleType, bool packedZeros) {
+/// Float types LLVM has no arithmetic for, stored as their bit patterns
+/// (decoded through a table by the lowering).
+static bool isNarrowFloat(Type t) {
+  auto f = dyn_cast_or_null<FloatType>(t);
+  return f && f.getWidth() <= 8;
+}
+
+LogicalResult AffineEncodingAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, unsigned bits,
+    FloatType codeType, Granularity granularity, int64_t axis,
+    int64_t groupSize, ZeroPoint zeroPoint, bool actOrder, unsigned storageBits,
+    PackOrder order, FloatType scaleType, EncodingAttrInterface scaleEncoding,
+    bool packedZeros) {
   if (scaleType && !scaleType.isF16() && !scaleType.isBF16() &&
-      !scaleType.isF32())
-    return emitError() << "scale_type must be f16, bf16 or f32, got "
+      !scaleType.isF32() &&
+      !isa<Float8E4M3FNType, Float8E8M0FNUType>(scaleType))
+    return emitError() << "scale_type must be f16, bf16, f32, f8E4M3FN or "
+                          "f8E8M0FNU, got "
                        << scaleType;
+  if (isNarrowFloat(scaleType) && zeroPoint == ZeroPoint::float_)
+    return emitError() << "float zero points cannot be stored in " << scaleType;
+  if (scaleType && scaleEncoding)
+    return emitError() << "scale_type and scale_encoding exclude each other: "
+                          "quantized scales take their types from their "
+                          "encoding";
+  if (codeType) {
+    if (!isNarrowFloat(codeType) || isa<Float8E8M0FNUType>(codeType))
+      return emitError() << "code_type must be a float type of at most 8 "
+                            "bits with a zero (f4E2M1FN, f8E4M3FN, ...), got "
+                         << codeType;
+    if (codeType.getWidth() != bits)
+      return emitError() << "code_type " << codeType << " has "
+                         << codeType.getWidth() << " bits, not bits = " << bits;
+    if (zeroPoint != ZeroPoint::symmetric)
+      return emitError() << "float codes (code_type) need zero_point = "
+                            "symmetric";
+  }
   if (packedZeros && zeroPoint != ZeroPoint::integer &&
       zeroPoint != ZeroPoint::integer_minus_one)
     return emitError() << "packed_zeros needs integer zero points";
@@ -138,11 +165,37 @@ LogicalResult AffineEncodingAttr::verifyForShape(
     return emitError() << "group_size " << getGroupSize()
                        << " does not divide dimension " << getAxis()
                        << " of size " << shape[getAxis()];
+  if (EncodingAttrInterface nested = getScaleEncoding())
+    return nested.verifyForShape(
+        [&] { return emitError() << "scale_encoding of the scales: "; },
+        getGroupShape(shape), elementType);
   return success();
 }
 
+SmallVector<int64_t>
+AffineEncodingAttr::getGroupShape(ArrayRef<int64_t> shape) const {
+  SmallVector<int64_t> groupShape(shape.size(), 1);
+  if (getGranularity() != Granularity::tensor) {
+    groupShape.assign(shape.begin(), shape.end());
+    groupShape[getAxis()] = getNumGroups(shape[getAxis()]);
+  }
+  return groupShape;
+}
+
+unsigned AffineEncodingAttr::getNumScaleParts() const {
+  EncodingAttrInterface nested = getScaleEncoding();
+  return nested ? nested.getPartNames().size() : 1;
+}
+
 SmallVector<StringRef> AffineEncodingAttr::getPartNames() const {
-  SmallVector<StringRef> names = {"codes", "scales"};
+  SmallVector<StringRef> names = {"codes"};
+  if (EncodingAttrInterface nested = getScaleEncoding()) {
+    // Interned, so the names outlive this call.
+    for (StringRef part : nested.getPartNames())
+      names.push_back(StringAttr::get(getContext(), "scales." + part));
+  } else {
+    names.push_back("scales");
+  }
   if (getZeroPoint() != ZeroPoint::symmetric)
     names.push_back("zeros");
   if (getActOrder())
@@ -154,15 +207,14 @@ SmallVector<RankedTensorType>
 AffineEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
                                  FloatType elementType) const {
   MLIRContext *ctx = getContext();
-  SmallVector<int64_t> groupShape(shape.size(), 1);
-  if (getGranularity() != Granularity::tensor) {
-    groupShape.assign(shape.begin(), shape.end());
-    groupShape[getAxis()] = getNumGroups(shape[getAxis()]);
-  }
+  SmallVector<int64_t> groupShape = getGroupShape(shape);
   FloatType scaleType = getScaleStorageType(elementType);
   SmallVector<RankedTensorType> parts = {
-      packedCodesType(shape, getBits(), getStorageBits(), ctx),
-      RankedTensorType::get(groupShape, scaleType)};
+      packedCodesType(shape, getBits(), getStorageBits(), ctx)};
+  if (EncodingAttrInterface nested = getScaleEncoding())
+    llvm::append_range(parts, nested.getPartTypes(groupShape, elementType));
+  else
+    parts.push_back(RankedTensorType::get(groupShape, scaleType));
   if (getZeroPoint() == ZeroPoint::float_) {
     parts.push_back(RankedTensorType::get(groupShape, scaleType));
   } else if (getPackedZeros()) {
@@ -460,10 +512,17 @@ static LogicalResult verifyGroupIndex(ArrayRef<char> gIdx, int64_t groups,
 LogicalResult AffineEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
                                                  ArrayRef<ArrayRef<char>> parts,
                                                  ReportFn report) const {
+  if (EncodingAttrInterface nested = getScaleEncoding())
+    if (failed(nested.verifyPartData(
+            getGroupShape(shape), parts.slice(1, getNumScaleParts()),
+            [&](StringRef part, const Twine &message) {
+              report(("scales." + part).str(), message);
+            })))
+      return failure();
   if (!getActOrder())
     return success();
-  auto types = getPartTypes(shape, Float32Type::get(getContext()));
-  return verifyGroupIndex(parts.back(), types[1].getShape()[getAxis()], report);
+  return verifyGroupIndex(parts.back(), getGroupShape(shape)[getAxis()],
+                          report);
 }
 
 LogicalResult SpQREncodingAttr::verifyPartData(ArrayRef<int64_t> shape,

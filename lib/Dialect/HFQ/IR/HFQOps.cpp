@@ -57,11 +57,20 @@ LogicalResult QuantizeOp::verify() {
     return emitOpError() << "input type " << getInput().getType()
                          << " must equal the dequantized result type "
                          << qtype.getDequantizedType();
-  if (auto affine = dyn_cast<AffineEncodingAttr>(qtype.getEncoding()))
+  if (auto affine = dyn_cast<AffineEncodingAttr>(qtype.getEncoding())) {
     if (affine.getActOrder())
       return emitOpError() << "cannot quantize to an act_order encoding by "
                               "round-to-nearest: g_idx comes from GPTQ; use "
                               "hfq.assemble";
+    FloatType scaleType = affine.getScaleType();
+    if (affine.getCodeType() || affine.getScaleEncoding() ||
+        (scaleType && scaleType.getWidth() <= 8))
+      return emitOpError() << "rounds to integer codes with f16/bf16/f32 "
+                              "scales only; float codes and 8-bit or "
+                              "quantized scales come from "
+                              "hfq-quantize-linears (method fp8, mxfp4, "
+                              "nvfp4, ...); use hfq.assemble";
+  }
   if (isa<SparseEncodingAttr, BitmaskEncodingAttr>(qtype.getEncoding()))
     return emitOpError() << "cannot quantize to a sparse encoding: its mask "
                             "comes from a pruning pass (hfq-prune); use "
@@ -140,14 +149,18 @@ LogicalResult LinearOp::verify() {
     auto q = dyn_cast<QTensorType>(getWeight().getType());
     auto enc = q ? dyn_cast<AffineEncodingAttr>(q.getEncoding())
                  : AffineEncodingAttr();
-    if (!enc || enc.getBits() != 8 ||
+    if (!enc || enc.getBits() != 8 || enc.getCodeType() ||
+        enc.getScaleEncoding() ||
+        (enc.getScaleType() && enc.getScaleType().getWidth() <= 8) ||
         enc.getGranularity() != Granularity::channel || enc.getAxis() != 1 ||
         enc.getZeroPoint() != ZeroPoint::symmetric || enc.getActOrder())
-      return emitOpError() << "outlier_threshold (LLM.int8) needs an 8-bit "
-                              "symmetric per-output-channel affine weight "
-                              "(bits = 8, granularity = channel, axis = 1, "
-                              "zero_point = symmetric), got "
-                           << getWeight().getType();
+      return emitOpError()
+             << "outlier_threshold (LLM.int8) needs an 8-bit "
+                "symmetric per-output-channel affine weight "
+                "(bits = 8, integer codes, granularity = channel, "
+                "axis = 1, zero_point = symmetric, f16/bf16/f32 "
+                "scales), got "
+             << getWeight().getType();
     if (inputType.getRank() != 2)
       return emitOpError() << "outlier_threshold needs a [tokens, in] input, "
                               "got rank "

@@ -36,14 +36,29 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
 
     Scales have the weight's shape with dimension `axis` replaced by the number
     of groups (all ones for `tensor`). `zero_point` says how `z` is stored:
-    `symmetric` stores none and uses `z = 2^(bits-1)`; `integer` stores `z`;
+    `symmetric` stores none and uses the code that means zero, `z =
+    2^(bits-1)` for integer codes and `z = 0` for float codes; `integer`
+    stores `z`;
     `integer_minus_one` stores `z - 1` (GPTQ v1 checkpoints); `float` stores a
     floating-point `z` (HQQ). Integer zeros are `i32` parts, or with
     `packed_zeros` `bits`-wide codes packed like the codes, LSB first, each
     row of the zeros tensor its own stream padded to whole `i8` bytes (the
     size GPTQ's qzeros and AWQ's zeros take). Scales (and float zeros) are
-    stored in `scale_type` (`f16`, `bf16` or `f32`; the weight's element type
-    when absent) and widened to the element type when dequantizing.
+    stored in `scale_type` (`f16`, `bf16`, `f32`, or for scales only the 8-bit
+    `f8E4M3FN` and `f8E8M0FNU`, MX's power-of-two exponent; the weight's
+    element type when absent) and widened to the element type when
+    dequantizing.
+
+    Codes are unsigned integers unless `code_type` names a float type of
+    `bits` bits (`f4E2M1FN`, `f6E2M3FN`, `f6E3M2FN`, `f8E4M3FN`, `f8E5M2`):
+    each code is then that type's bit pattern and `w = value(q) * s`, with
+    `zero_point = symmetric` (FP8 per channel, MXFP4/MXFP8, NVFP4).
+
+    With `scale_encoding` the scales are themselves quantized: the tensor of
+    scales (the group shape, in the weight's element type) is stored in
+    that encoding, and its parts take the place of `scales`, named
+    `scales.<part>` (NVFP4: `f8E4M3FN` codes per 16 weights under one `f32`
+    scale per tensor). Each level dequantizes through its own encoding.
 
     `act_order` (GPTQ desc_act) adds an `i32` part `g_idx` with one entry per
     index along `axis`: the group that index belongs to, replacing the
@@ -62,10 +77,17 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
                 zero_point = integer_minus_one, act_order = true, storage_bits = 32>
     #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer,
                 scale_type = f16, packed_zeros = true>   // what hfq quantize writes
+    #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32,
+                zero_point = symmetric, scale_type = f8E8M0FNU>           // MXFP4
+    #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16,
+                zero_point = symmetric,
+                scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN,
+                    granularity = tensor, zero_point = symmetric>>        // NVFP4
     ```
   }];
   let parameters = (ins
     "unsigned":$bits,
+    OptionalParameter<"::mlir::FloatType">:$code_type,
     EnumParameter<HFQ_Granularity>:$granularity,
     DefaultValuedParameter<"int64_t", "1">:$axis,
     DefaultValuedParameter<"int64_t", "0">:$group_size,
@@ -74,15 +96,21 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     DefaultValuedParameter<"unsigned", "8">:$storage_bits,
     HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::lsb_first">:$order,
     OptionalParameter<"::mlir::FloatType">:$scale_type,
+    OptionalParameter<"::mlir::hfq::EncodingAttrInterface">:$scale_encoding,
     DefaultValuedParameter<"bool", "false">:$packed_zeros
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// The element type scales (and float zeros) are stored in.
+    /// The element type scales (and float zeros) are stored in; with a
+    /// scale_encoding, the element type the scales dequantize to.
     ::mlir::FloatType getScaleStorageType(::mlir::FloatType elementType) const {
       return getScaleType() ? getScaleType() : elementType;
     }
+    /// The shape of the scales (and zeros) of a weight of `shape`.
+    ::llvm::SmallVector<int64_t> getGroupShape(::llvm::ArrayRef<int64_t> shape) const;
+    /// How many parts the scales take (1, or the scale_encoding's parts).
+    unsigned getNumScaleParts() const;
     /// Largest code value, 2^bits - 1.
     int64_t getMaxCode() const { return (int64_t(1) << getBits()) - 1; }
     /// Number of groups along the axis for a dimension of the given size.
