@@ -149,9 +149,16 @@ struct QuantizeLinearsPass
       auto q = nx::quantizeCodebook(w, table, blockSize, dq);
       if (!q)
         return q.takeError();
+      // Double quantization: the absmax values in bitsandbytes' dynamic map,
+      // blockwise, around their mean.
+      EncodingAttrInterface absmaxEncoding;
+      if (dq)
+        absmaxEncoding = CodebookEncodingAttr::get(
+            ctx, CodebookKind::dynamic8, DenseF32ArrayAttr(), dq, {},
+            /*offset=*/true, 8, PackOrder::msb_first);
       auto enc = CodebookEncodingAttr::get(
-          ctx, nf4 ? CodebookKind::nf4 : CodebookKind::fp4,
-          DenseF32ArrayAttr(), blockSize, dq, 8, PackOrder::msb_first);
+          ctx, nf4 ? CodebookKind::nf4 : CodebookKind::fp4, DenseF32ArrayAttr(),
+          blockSize, absmaxEncoding, /*offset=*/false, 8, PackOrder::msb_first);
       SmallVector<RankedTensorType> types =
           enc.getPartTypes({rows, cols}, cast<FloatType>(f32));
       Quantized out;

@@ -15,8 +15,8 @@ func.func @main(%x: tensor<?x64xf32>, %w: tensor<4x64xf32>) -> tensor<?x4xf32> {
   return %y : tensor<?x4xf32>
 }
 
-func.func @dequant(%q: !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, double_quant_block = 256>>) -> tensor<4x64xf16> {
-  %w = hfq.dequantize %q : !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, double_quant_block = 256>> -> tensor<4x64xf16>
+func.func @dequant(%q: !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>>) -> tensor<4x64xf16> {
+  %w = hfq.dequantize %q : !hfq.qtensor<4x64xf16, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>> -> tensor<4x64xf16>
   return %w : tensor<4x64xf16>
 }
 

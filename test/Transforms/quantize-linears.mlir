@@ -48,7 +48,7 @@
 // FP4DQ: tensor<1xi8>
 // FP4DQ: tensor<1xf32>
 // FP4DQ: tensor<1xf32>
-// FP4DQ: #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>
+// FP4DQ: #hfq.codebook<kind = fp4, block_size = 32, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>
 
 // absmax 3: scale 3/127; zero row scale 0.
 // INT8: dense<{{\[}}[0.0236220472], [0.000000e+00]]> : tensor<2x1xf32>

@@ -83,7 +83,8 @@ llvm::Expected<std::string> encodingFor(const QuantErrorOptions &o) {
     std::string s = formatv("#hfq.codebook<kind = {0}, block_size = {1}",
                             o.method, o.groupSize);
     if (o.doubleQuant)
-      s += ", double_quant_block = 256";
+      s += ", absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = "
+           "256, offset = true>";
     return s + ", order = msb_first>";
   }
   return fail("unknown --method '" + o.method + "' (expected rtn, nf4 or fp4)");

@@ -302,7 +302,8 @@ TEST(CodebookLowering, NF4DoubleQuantDequantize) {
   llvm::ArrayRef<float> dmap = nx::dynamicMap8(), nf4 = nx::nf4Table();
 
   std::string type = "!hfq.qtensor<2x64xf32, #hfq.codebook<kind = nf4, "
-                     "block_size = 64, double_quant_block = 256>>";
+                     "block_size = 64, absmax_encoding = #hfq.codebook<kind = "
+                     "dynamic8, block_size = 256, offset = true>>>";
   std::string source = llvm::formatv(
       "func.func @deq() -> tensor<2x64xf32> {\n"
       "  %c = arith.constant {0} : tensor<2x32xi8>\n"
@@ -353,7 +354,8 @@ TEST(CodebookLowering, AllZeroBlocksStayZero) {
   for (int i = 64; i < 128; ++i)
     w[i] = 0.01f * float(i - 96);
   std::string type = "!hfq.qtensor<2x64xf32, #hfq.codebook<kind = nf4, "
-                     "block_size = 64, double_quant_block = 256>>";
+                     "block_size = 64, absmax_encoding = #hfq.codebook<kind = "
+                     "dynamic8, block_size = 256, offset = true>>>";
   std::string source = llvm::formatv(
       "func.func @rt() -> tensor<2x64xf32> {\n"
       "  %w = arith.constant {0} : tensor<2x64xf32>\n"
@@ -554,7 +556,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "#hfq.codebook<kind = nf4, block_size = 64>"},
         PassCase{"fp4_dq", opts(QuantizeMethod::fp4, 4, 0, false, true),
                  "#hfq.codebook<kind = fp4, block_size = 64, "
-                 "double_quant_block = 256>"}),
+                 "absmax_encoding = #hfq.codebook<kind = dynamic8, block_size "
+                 "= 256, offset = true>>"}),
     [](const ::testing::TestParamInfo<PassCase> &info) {
       return std::string(info.param.name);
     });

@@ -7,7 +7,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
-#include "hfq/Numerics/Codebooks.h"
 
 using namespace mlir;
 using namespace mlir::hfq;
@@ -57,47 +56,84 @@ Value dequantizeCodebook(OpBuilder &b, Location loc, QTensorType type,
   Emitter top{b, loc};
   SmallVector<float> values = enc.getTable();
   Value table = top.table(values);
-  int64_t dq = enc.getDoubleQuantBlock();
-  Value dynamicMap = dq ? top.table(numerics::dynamicMap8()) : Value();
   Value codes = unpackCodes(b, loc, parts[0], shape, enc.getCodeBits(),
                             enc.getStorageBits(), enc.getOrder());
+  // Quantized absmax values dequantize through their own encoding first.
+  unsigned absmaxParts = enc.getNumAbsmaxParts();
+  Value absmax = parts[1];
+  if (EncodingAttrInterface nested = enc.getAbsmaxEncoding()) {
+    auto absmaxType = QTensorType::get(
+        b.getContext(), {enc.getNumBlocks(type.getNumElements())},
+        b.getF32Type(), nested);
+    absmax =
+        cast<EncodingLoweringAttrInterface>(Attribute(nested))
+            .buildDequantize(b, loc, absmaxType, parts.slice(1, absmaxParts));
+  }
+  Value offset = enc.getOffset() ? parts[1 + absmaxParts] : Value();
   return generateTensor(
       b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
-        Value code = e.extract(codes, ivs);
         Value block = arith::DivUIOp::create(
             e.b, e.loc, e.linearize(ivs, shape), e.index(enc.getBlockSize()));
-        Value absmax;
-        if (dq) {
-          Value c = arith::ExtUIOp::create(e.b, e.loc, e.b.getI32Type(),
-                                           e.extract(parts[1], {block}));
-          Value d = e.extract(
-              dynamicMap,
-              {arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(), c)});
-          Value outer = e.extract(
-              parts[2],
-              {arith::DivUIOp::create(e.b, e.loc, block, e.index(dq))});
-          absmax = arith::AddFOp::create(
-              e.b, e.loc, arith::MulFOp::create(e.b, e.loc, d, outer),
-              e.extract(parts[3], {e.index(0)}));
-        } else {
-          absmax = e.extract(parts[1], {block});
-        }
-        Value t = e.extract(table, {arith::IndexCastOp::create(
-                                       e.b, e.loc, e.b.getIndexType(), code)});
-        return e.castFloat(arith::MulFOp::create(e.b, e.loc, t, absmax),
-                           elemType);
+        Value t = e.lookup(table, e.extract(codes, ivs));
+        Value v =
+            arith::MulFOp::create(e.b, e.loc, t, e.extract(absmax, {block}));
+        if (offset)
+          v = arith::AddFOp::create(e.b, e.loc, v,
+                                    e.extract(offset, {e.index(0)}));
+        return e.castFloat(v, elemType);
       });
 }
 
-SmallVector<Value> quantizeCodebook(OpBuilder &b, Location loc, Value input,
-                                    QTensorType type,
-                                    CodebookEncodingAttr enc) {
+/// The mean of every element of `input` (f32), as tensor<1xf32>, summed in
+/// row-major order.
+Value meanOf(OpBuilder &b, Location loc, Value input) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Type f32 = b.getF32Type();
+  Emitter top{b, loc};
+  Value sum0 = filledTensor(b, loc, {1}, f32, top.floatConst(f32, 0.0));
+  AffineMap toZero =
+      AffineMap::get(rank, 0, getAffineConstantExpr(0, ctx), ctx);
+  SmallVector<utils::IteratorType> reduction(rank,
+                                             utils::IteratorType::reduction);
+  Value sum = linalg::GenericOp::create(
+                  b, loc, TypeRange{sum0.getType()}, ValueRange{input},
+                  ValueRange{sum0},
+                  ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank), toZero},
+                  reduction,
+                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                    Emitter e{nb, nloc};
+                    linalg::YieldOp::create(
+                        nb, nloc,
+                        ValueRange{arith::AddFOp::create(
+                            nb, nloc, args[1], e.castFloat(args[0], f32))});
+                  })
+                  .getResult(0);
+  return generateTensor(b, loc, {1}, f32, [&](Emitter &e, ValueRange ivs) {
+    return arith::DivFOp::create(
+        e.b, e.loc, e.extract(sum, ivs),
+        e.floatConst(f32, double(type.getNumElements())));
+  });
+}
+
+FailureOr<SmallVector<Value>> quantizeCodebook(OpBuilder &b, Location loc,
+                                               Value input, QTensorType type,
+                                               CodebookEncodingAttr enc) {
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> shape = type.getShape();
   int64_t rank = shape.size();
   Type f32 = b.getF32Type();
   Emitter top{b, loc};
   int64_t blocks = enc.getNumBlocks(type.getNumElements());
+  // With an offset the values are centred on their mean first.
+  Value offset = enc.getOffset() ? meanOf(b, loc, input) : Value();
+  auto centred = [&](Emitter &e, Value x) -> Value {
+    x = e.castFloat(x, f32);
+    return offset ? arith::SubFOp::create(e.b, e.loc, x,
+                                          e.extract(offset, {e.index(0)}))
+                  : x;
+  };
 
   // absmax per block of the flattened tensor.
   AffineExpr flat = getAffineConstantExpr(0, ctx);
@@ -116,7 +152,7 @@ SmallVector<Value> quantizeCodebook(OpBuilder &b, Location loc, Value input,
           reduction,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             Emitter e{nb, nloc};
-            Value a = math::AbsFOp::create(nb, nloc, e.castFloat(args[0], f32));
+            Value a = math::AbsFOp::create(nb, nloc, centred(e, args[0]));
             linalg::YieldOp::create(
                 nb, nloc,
                 ValueRange{arith::MaximumFOp::create(nb, nloc, args[1], a)});
@@ -129,72 +165,28 @@ SmallVector<Value> quantizeCodebook(OpBuilder &b, Location loc, Value input,
       b, loc, shape, b.getI32Type(), [&](Emitter &e, ValueRange ivs) {
         Value block = arith::DivUIOp::create(
             e.b, e.loc, e.linearize(ivs, shape), e.index(enc.getBlockSize()));
-        Value x = normalize(e, e.castFloat(e.extract(input, ivs), f32),
+        Value x = normalize(e, centred(e, e.extract(input, ivs)),
                             e.extract(absmax, {block}));
         Value code = nearestCode(e, table, values.size(), x);
         return arith::IndexCastOp::create(e.b, e.loc, e.b.getI32Type(), code);
       });
   SmallVector<Value> parts = {packCodes(b, loc, codes, shape, enc.getCodeBits(),
                                         enc.getStorageBits(), enc.getOrder())};
-  int64_t dq = enc.getDoubleQuantBlock();
-  if (!dq) {
+  // The codes were chosen with the exact absmax; a quantized absmax is
+  // stored through its own encoding (bitsandbytes' order).
+  if (EncodingAttrInterface nested = enc.getAbsmaxEncoding()) {
+    auto absmaxType = QTensorType::get(ctx, {blocks}, b.getF32Type(), nested);
+    FailureOr<SmallVector<Value>> absmaxParts =
+        cast<EncodingLoweringAttrInterface>(Attribute(nested))
+            .buildQuantize(b, loc, absmax, absmaxType);
+    if (failed(absmaxParts))
+      return failure();
+    llvm::append_range(parts, *absmaxParts);
+  } else {
     parts.push_back(absmax);
-    return parts;
   }
-
-  // Double quantization: offset = mean(absmax); the centred values are
-  // quantized blockwise (dq blocks) into the signed dynamic map.
-  Value sum0 = filledTensor(b, loc, {1}, f32, top.floatConst(f32, 0.0));
-  AffineMap toZero = AffineMap::get(1, 0, getAffineConstantExpr(0, ctx), ctx);
-  Value sum =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{sum0.getType()}, ValueRange{absmax},
-          ValueRange{sum0},
-          ArrayRef<AffineMap>{b.getMultiDimIdentityMap(1), toZero},
-          ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
-          [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, nloc,
-                ValueRange{arith::AddFOp::create(nb, nloc, args[1], args[0])});
-          })
-          .getResult(0);
-  Value offset =
-      generateTensor(b, loc, {1}, f32, [&](Emitter &e, ValueRange ivs) {
-        return arith::DivFOp::create(e.b, e.loc, e.extract(sum, ivs),
-                                     e.floatConst(f32, double(blocks)));
-      });
-  int64_t outerBlocks = (blocks + dq - 1) / dq;
-  AffineMap toOuter =
-      AffineMap::get(1, 0, getAffineDimExpr(0, ctx).floorDiv(dq), ctx);
-  Value outer0 =
-      filledTensor(b, loc, {outerBlocks}, f32, top.floatConst(f32, 0.0));
-  Value outer =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{outer0.getType()}, ValueRange{absmax},
-          ValueRange{outer0},
-          ArrayRef<AffineMap>{b.getMultiDimIdentityMap(1), toOuter},
-          ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
-          [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Emitter e{nb, nloc};
-            Value c = arith::SubFOp::create(nb, nloc, args[0],
-                                            e.extract(offset, {e.index(0)}));
-            linalg::YieldOp::create(
-                nb, nloc,
-                ValueRange{arith::MaximumFOp::create(
-                    nb, nloc, args[1], math::AbsFOp::create(nb, nloc, c))});
-          })
-          .getResult(0);
-  Value dynamicMap = top.table(numerics::dynamicMap8());
-  Value absmaxCodes = generateTensor(
-      b, loc, {blocks}, b.getI8Type(), [&](Emitter &e, ValueRange ivs) {
-        Value c = arith::SubFOp::create(e.b, e.loc, e.extract(absmax, ivs),
-                                        e.extract(offset, {e.index(0)}));
-        Value o = e.extract(
-            outer, {arith::DivUIOp::create(e.b, e.loc, ivs[0], e.index(dq))});
-        Value code = nearestCode(e, dynamicMap, 256, normalize(e, c, o));
-        return arith::IndexCastOp::create(e.b, e.loc, e.b.getI8Type(), code);
-      });
-  parts.append({absmaxCodes, outer, offset});
+  if (offset)
+    parts.push_back(offset);
   return parts;
 }
 

@@ -15,7 +15,7 @@ using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 
 bool mlir::hfq::detail::isNarrowFloat(Type type) {
-  auto f = dyn_cast<FloatType>(type);
+  auto f = dyn_cast_or_null<FloatType>(type);
   return f && f.getWidth() <= 8;
 }
 

@@ -61,17 +61,23 @@ func.func @hqq_float_zero(%q: !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granu
 
 // CHECK-LABEL: func.func @nf4_double_quant
 // CHECK-SAME: (%[[C:.*]]: tensor<4x32xi8>, %[[AQ:.*]]: tensor<4xi8>, %[[A2:.*]]: tensor<1xf32>, %[[OFF:.*]]: tensor<1xf32>)
-func.func @nf4_double_quant(%q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, double_quant_block = 256>>) -> tensor<4x64xf32> {
-  // The NF4 table and the 256-entry dynamic map are constants.
+func.func @nf4_double_quant(%q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>>) -> tensor<4x64xf32> {
+  // The absmax values dequantize first, through their own encoding (a
+  // dynamic8 codebook with an offset): absmax[b] = dynamic[c[b]] *
+  // absmax2[b / 256] + offset; then w = nf4[q] * absmax[flat index / 64].
   // CHECK-DAG: %[[NF4:.*]] = arith.constant dense<[-1.000000e+00, -0.6961928{{.*}}, 1.000000e+00]> : tensor<16xf32>
   // CHECK-DAG: %[[DYN:.*]] = arith.constant dense<{{.*}}> : tensor<256xf32>
-  // absmax = dynamic[c[b]] * absmax2[b / 256] + offset, b = flat index / 64.
-  // CHECK: %[[CB:.*]] = tensor.extract %[[AQ]]
-  // CHECK: %[[CBI:.*]] = arith.extui %[[CB]] : i8 to i32
+  // CHECK: tensor.extract %[[AQ]]
+  // CHECK: %[[ABS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xf32>)
   // CHECK: tensor.extract %[[DYN]]
   // CHECK: tensor.extract %[[A2]]
+  // CHECK: arith.mulf
   // CHECK: tensor.extract %[[OFF]]
+  // CHECK: arith.addf
+  // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x64xf32>)
   // CHECK: tensor.extract %[[NF4]]
-  %w = hfq.dequantize %q : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, double_quant_block = 256>> -> tensor<4x64xf32>
+  // CHECK: tensor.extract %[[ABS]]
+  // CHECK: arith.mulf
+  %w = hfq.dequantize %q : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>> -> tensor<4x64xf32>
   return %w : tensor<4x64xf32>
 }

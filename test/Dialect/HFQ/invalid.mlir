@@ -428,3 +428,9 @@ func.func @quantize_fp4(%w: tensor<4x64xf32>) -> !hfq.qtensor<4x64xf32, #hfq.aff
   %q = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
   return %q : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 32, zero_point = symmetric, scale_type = f8E8M0FNU>>
 }
+
+// -----
+
+// The nested encoding is checked against the absmax vector's shape [4].
+// expected-error @+1 {{absmax_encoding of the absmax values: axis 1 is out of range for rank 1}}
+func.func private @absmax_nested(!hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.affine<bits = 8, granularity = channel, zero_point = integer>>>)

@@ -41,12 +41,12 @@ func.func @act_order_parts(%q: !hfq.qtensor<8x64xf16, #hfq.affine<bits = 3, gran
 func.func @codebooks(%w: tensor<4x64xf32>) -> tensor<4x64xf32> {
   // CHECK: hfq.quantize %{{.*}} : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4>>
   %a = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, block_size = 64, order = msb_first>>
-  // CHECK: #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>
-  %b = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>>
+  // CHECK: #hfq.codebook<kind = fp4, block_size = 32, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>
+  %b = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>>
   // CHECK: #hfq.codebook<kind = custom, values = [-1.000000e+00, -2.500000e-01, 2.500000e-01, 1.000000e+00], block_size = 16, order = lsb_first>
   %c = hfq.quantize %w : tensor<4x64xf32> -> !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 16, order = lsb_first>>
   // CHECK: %{{.*}}:4 = hfq.disassemble %{{.*}} -> tensor<4x32xi8>, tensor<8xi8>, tensor<1xf32>, tensor<1xf32>
-  %p:4 = hfq.disassemble %b : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, double_quant_block = 256>>
+  %p:4 = hfq.disassemble %b : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = fp4, block_size = 32, absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256, offset = true>>>
       -> tensor<4x32xi8>, tensor<8xi8>, tensor<1xf32>, tensor<1xf32>
   // CHECK: hfq.dequantize %{{.*}} : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom
   %d = hfq.dequantize %c : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 16, order = lsb_first>> -> tensor<4x64xf32>
@@ -143,5 +143,15 @@ func.func @float_codes(%c: tensor<4x32xi8>, %s: tensor<4x2xf8E8M0FNU>,
       -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, code_type = f4E2M1FN, granularity = group, group_size = 16, zero_point = symmetric, scale_encoding = #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = tensor, zero_point = symmetric>>>
   %p:2 = hfq.disassemble %f8 : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 8, code_type = f8E4M3FN, granularity = channel, zero_point = symmetric, scale_type = f16>>
       -> tensor<4x64xi8>, tensor<4x1xf16>
+  return
+}
+
+// Any encoding can quantize a codebook's absmax values: here 8-bit affine
+// codes per tensor (parts absmax.codes, absmax.scales, absmax.zeros).
+// CHECK-LABEL: func @codebook_affine_absmax
+// CHECK: hfq.disassemble {{.*}} -> tensor<4x32xi8>, tensor<4xi8>, tensor<1xf32>, tensor<1xi32>
+func.func @codebook_affine_absmax(%q: !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.affine<bits = 8, granularity = tensor, axis = 0, zero_point = integer>>>) {
+  %p:4 = hfq.disassemble %q : !hfq.qtensor<4x64xf32, #hfq.codebook<kind = nf4, absmax_encoding = #hfq.affine<bits = 8, granularity = tensor, axis = 0, zero_point = integer>>>
+      -> tensor<4x32xi8>, tensor<4xi8>, tensor<1xf32>, tensor<1xi32>
   return
 }

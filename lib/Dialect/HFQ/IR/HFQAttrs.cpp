@@ -236,11 +236,13 @@ AffineEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
 // CodebookEncodingAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult CodebookEncodingAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, CodebookKind kind,
-    DenseF32ArrayAttr values, int64_t blockSize, int64_t doubleQuantBlock,
-    unsigned storageBits, PackOrder order) {
-  unsigned codeBits = 4;
+LogicalResult
+CodebookEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                             CodebookKind kind, DenseF32ArrayAttr values,
+                             int64_t blockSize,
+                             EncodingAttrInterface absmaxEncoding, bool offset,
+                             unsigned storageBits, PackOrder order) {
+  unsigned codeBits = kind == CodebookKind::dynamic8 ? 8 : 4;
   if (kind == CodebookKind::custom) {
     if (!values)
       return emitError() << "kind = custom needs a values table";
@@ -258,9 +260,6 @@ LogicalResult CodebookEncodingAttr::verify(
   }
   if (blockSize <= 0)
     return emitError() << "block_size must be positive, got " << blockSize;
-  if (doubleQuantBlock < 0)
-    return emitError() << "double_quant_block must be non-negative, got "
-                       << doubleQuantBlock;
   return verifyStorage(emitError, codeBits, storageBits);
 }
 
@@ -270,6 +269,8 @@ SmallVector<float> CodebookEncodingAttr::getTable() const {
     return SmallVector<float>(numerics::nf4Table());
   case CodebookKind::fp4:
     return SmallVector<float>(numerics::fp4Table());
+  case CodebookKind::dynamic8:
+    return SmallVector<float>(numerics::dynamicMap8());
   case CodebookKind::custom:
     return SmallVector<float>(getValues().asArrayRef());
   }
@@ -279,40 +280,76 @@ SmallVector<float> CodebookEncodingAttr::getTable() const {
 unsigned CodebookEncodingAttr::getCodeBits() const {
   if (getKind() == CodebookKind::custom)
     return llvm::Log2_64(getValues().size());
-  return 4;
+  return getKind() == CodebookKind::dynamic8 ? 8 : 4;
+}
+
+unsigned CodebookEncodingAttr::getNumAbsmaxParts() const {
+  EncodingAttrInterface nested = getAbsmaxEncoding();
+  return nested ? nested.getPartNames().size() : 1;
+}
+
+static int64_t numElementsOf(ArrayRef<int64_t> shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape)
+    numel *= d;
+  return numel;
 }
 
 LogicalResult CodebookEncodingAttr::verifyForShape(
     function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
     FloatType elementType) const {
-  return verifyPackedLastDim(emitError, shape, getCodeBits(), getStorageBits());
+  if (failed(verifyPackedLastDim(emitError, shape, getCodeBits(),
+                                 getStorageBits())))
+    return failure();
+  if (EncodingAttrInterface nested = getAbsmaxEncoding())
+    return nested.verifyForShape(
+        [&] { return emitError() << "absmax_encoding of the absmax values: "; },
+        {getNumBlocks(numElementsOf(shape))}, Float32Type::get(getContext()));
+  return success();
 }
 
 SmallVector<StringRef> CodebookEncodingAttr::getPartNames() const {
-  if (getDoubleQuantBlock() > 0)
-    return {"codes", "absmax_codes", "absmax_scales", "absmax_offset"};
-  return {"codes", "absmax"};
+  SmallVector<StringRef> names = {"codes"};
+  if (EncodingAttrInterface nested = getAbsmaxEncoding()) {
+    // Interned, so the names outlive this call.
+    for (StringRef part : nested.getPartNames())
+      names.push_back(StringAttr::get(getContext(), "absmax." + part));
+  } else {
+    names.push_back("absmax");
+  }
+  if (getOffset())
+    names.push_back("offset");
+  return names;
 }
 
 SmallVector<RankedTensorType>
 CodebookEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
                                    FloatType elementType) const {
   MLIRContext *ctx = getContext();
-  int64_t numel = 1;
-  for (int64_t d : shape)
-    numel *= d;
-  int64_t blocks = getNumBlocks(numel);
-  Type f32 = Float32Type::get(ctx);
+  int64_t blocks = getNumBlocks(numElementsOf(shape));
+  auto f32 = Float32Type::get(ctx);
   SmallVector<RankedTensorType> parts = {
       packedCodesType(shape, getCodeBits(), getStorageBits(), ctx)};
-  if (int64_t dq = getDoubleQuantBlock()) {
-    parts.push_back(RankedTensorType::get({blocks}, IntegerType::get(ctx, 8)));
-    parts.push_back(RankedTensorType::get({(blocks + dq - 1) / dq}, f32));
-    parts.push_back(RankedTensorType::get({1}, f32));
-  } else {
+  if (EncodingAttrInterface nested = getAbsmaxEncoding())
+    llvm::append_range(parts, nested.getPartTypes({blocks}, f32));
+  else
     parts.push_back(RankedTensorType::get({blocks}, f32));
-  }
+  if (getOffset())
+    parts.push_back(RankedTensorType::get({1}, f32));
   return parts;
+}
+
+LogicalResult CodebookEncodingAttr::verifyPartData(
+    ArrayRef<int64_t> shape, ArrayRef<ArrayRef<char>> parts,
+    function_ref<void(StringRef, const Twine &)> report) const {
+  EncodingAttrInterface nested = getAbsmaxEncoding();
+  if (!nested)
+    return success();
+  return nested.verifyPartData({getNumBlocks(numElementsOf(shape))},
+                               parts.slice(1, getNumAbsmaxParts()),
+                               [&](StringRef part, const Twine &message) {
+                                 report(("absmax." + part).str(), message);
+                               });
 }
 
 //===----------------------------------------------------------------------===//

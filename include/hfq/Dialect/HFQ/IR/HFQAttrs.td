@@ -119,25 +119,33 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
 }
 
 def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
-    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface>]> {
+    [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
+        ["verifyPartData"]>]> {
   let summary = "lookup-table codes with blockwise absmax scaling";
   let description = [{
-    `w = table[q] * absmax[b]`, where `b = flat_index / block_size` over the
-    row-major flattened weight (the last block may be partial), as
-    bitsandbytes' 4-bit formats define it. `kind` picks the table: `nf4` and
-    `fp4` are bitsandbytes' tables (normalized to [-1, 1]); `custom` takes
-    `values`, whose size must be a power of two (the code width is its log2).
+    `w = table[q] * absmax[b]` (`+ offset` with `offset = true`), where `b =
+    flat_index / block_size` over the row-major flattened weight (the last
+    block may be partial), as bitsandbytes' 4-bit formats define it. `kind`
+    picks the table: `nf4` and `fp4` are bitsandbytes' tables (normalized to
+    [-1, 1]); `dynamic8` is bitsandbytes' signed dynamic 8-bit map; `custom`
+    takes `values`, whose size must be a power of two (the code width is its
+    log2). With `offset = true` a tensor-wide `offset` (the mean) is added
+    back: the values were centred before quantizing.
 
-    With `double_quant_block = B2 > 0` (bitsandbytes' compress_statistics) the
-    absmax vector is itself quantized: `absmax[b] = dynamic8[c[b]] *
-    absmax2[b / B2] + offset`, with 8-bit codes `c` into bitsandbytes' signed
-    dynamic map, one float `absmax2` per `B2` blocks and one `offset` (the mean
-    absmax). Parts: codes, absmax (f32) — or codes, absmax codes (i8),
-    absmax2 (f32), offset (tensor<1xf32>) with double quantization.
+    Parts: codes, absmax (f32 [blocks]), and `offset` (tensor<1xf32>) with
+    `offset = true`. With `absmax_encoding` the absmax vector is itself
+    quantized in that encoding, whose parts take the place of `absmax`
+    (named `absmax.<part>`). bitsandbytes' double quantization
+    (compress_statistics) is `absmax_encoding = #hfq.codebook<kind =
+    dynamic8, block_size = 256, offset = true>`: `absmax[b] =
+    dynamic8[c[b]] * absmax2[b / 256] + offset`, parts `absmax.codes` (i8),
+    `absmax.absmax` (f32), `absmax.offset`.
 
     ```mlir
     #hfq.codebook<kind = nf4, block_size = 64, storage_bits = 8, order = msb_first>
-    #hfq.codebook<kind = nf4, block_size = 64, double_quant_block = 256, order = msb_first>
+    #hfq.codebook<kind = nf4, block_size = 64,
+                  absmax_encoding = #hfq.codebook<kind = dynamic8, block_size = 256,
+                                                  offset = true>>
     #hfq.codebook<kind = custom, values = [-1.0, -0.25, 0.25, 1.0], block_size = 32>
     ```
   }];
@@ -145,19 +153,22 @@ def HFQ_CodebookEncodingAttr : HFQ_Attr<"CodebookEncoding", "codebook",
     EnumParameter<HFQ_CodebookKind>:$kind,
     OptionalParameter<"::mlir::DenseF32ArrayAttr">:$values,
     DefaultValuedParameter<"int64_t", "64">:$block_size,
-    DefaultValuedParameter<"int64_t", "0">:$double_quant_block,
+    OptionalParameter<"::mlir::hfq::EncodingAttrInterface">:$absmax_encoding,
+    DefaultValuedParameter<"bool", "false">:$offset,
     DefaultValuedParameter<"unsigned", "8">:$storage_bits,
     HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::msb_first">:$order
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// The table values, in code order (bitsandbytes' for nf4/fp4).
+    /// The table values, in code order (bitsandbytes' for nf4/fp4/dynamic8).
     ::llvm::SmallVector<float> getTable() const;
     /// Number of absmax blocks for a weight with `numElements` elements.
     int64_t getNumBlocks(int64_t numElements) const {
       return (numElements + getBlockSize() - 1) / getBlockSize();
     }
+    /// How many parts the absmax values take (1, or absmax_encoding's).
+    unsigned getNumAbsmaxParts() const;
   }];
 }
 

@@ -53,7 +53,10 @@ def HFQ_CodebookKind : I32EnumAttr<"CodebookKind",
     "the lookup table of a codebook encoding", [
       I32EnumAttrCase<"nf4", 0>,
       I32EnumAttrCase<"fp4", 1>,
-      I32EnumAttrCase<"custom", 2>
+      I32EnumAttrCase<"custom", 2>,
+      // bitsandbytes' signed dynamic 8-bit map (create_dynamic_map): the
+      // codes of double-quantized absmax values.
+      I32EnumAttrCase<"dynamic8", 3>
     ]> {
   let cppNamespace = "::mlir::hfq";
   let genSpecializedAttr = 0;
