@@ -18,6 +18,18 @@ using namespace mlir::hfq::numerics;
 
 namespace {
 
+using Scales = FloatCodeScheme::Scales;
+
+/// Blocks of `group` input columns.
+FloatCodeScheme blocks(MiniFloat code, int64_t group, Scales scales) {
+  FloatCodeScheme s;
+  s.code = code;
+  s.granularity = AffineScheme::Granularity::Group;
+  s.groupSize = group;
+  s.scales = scales;
+  return s;
+}
+
 TEST(FloatCodes, E2M1TableIsTheSpecs) {
   const float positive[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
   for (int i = 0; i < 8; ++i) {
@@ -54,11 +66,7 @@ TEST(FloatCodes, RoundsToNearestEvenAndSaturates) {
 
 TEST(FloatCodes, MXScaleRule) {
   // One MXFP4 block of 32 per row; E2M1's emax is 2.
-  FloatCodeScheme mx;
-  mx.code = MiniFloat::E2M1;
-  mx.granularity = AffineScheme::Granularity::Group;
-  mx.groupSize = 32;
-  mx.scales = FloatCodeScheme::Scales::E8M0;
+  FloatCodeScheme mx = blocks(MiniFloat::E2M1, 32, Scales::E8M0);
   std::vector<float> w(64, 0.0f);
   w[0] = 7.0f;   // row 0: amax 7, floor(log2 7) = 2, X = 2^0
   w[1] = -2.5f;  // -> -2 (tie to even)
@@ -78,11 +86,7 @@ TEST(FloatCodes, MXScaleRule) {
 }
 
 TEST(FloatCodes, NVFP4TwoLevelScales) {
-  FloatCodeScheme nv;
-  nv.code = MiniFloat::E2M1;
-  nv.granularity = AffineScheme::Granularity::Group;
-  nv.groupSize = 16;
-  nv.scales = FloatCodeScheme::Scales::E4M3;
+  FloatCodeScheme nv = blocks(MiniFloat::E2M1, 16, Scales::E4M3);
   std::vector<float> w(32, 0.0f);
   w[0] = 6.0f * 448.0f; // block 0: scale 448 -> tensor scale 1, code 0x7E
   w[16] = 3.0f;         // block 1: scale 0.5 -> E4M3 0.5 = 0x30
@@ -101,11 +105,7 @@ TEST(FloatCodes, NVFP4TwoLevelScales) {
 }
 
 TEST(FloatCodes, NVFP4TinyBlockKeepsASubnormalScale) {
-  FloatCodeScheme nv;
-  nv.code = MiniFloat::E2M1;
-  nv.granularity = AffineScheme::Granularity::Group;
-  nv.groupSize = 16;
-  nv.scales = FloatCodeScheme::Scales::E4M3;
+  FloatCodeScheme nv = blocks(MiniFloat::E2M1, 16, Scales::E4M3);
   std::vector<float> w(32, 0.0f);
   w[0] = 1000.0f;
   w[16] = 1e-6f; // its scale is ~1e-9 of block 0's: below E4M3's range
@@ -140,10 +140,7 @@ TEST(FloatCodes, FP8PerChannelErrorIsBounded) {
 }
 
 TEST(FloatCodes, RefusesBadInput) {
-  FloatCodeScheme mx;
-  mx.code = MiniFloat::E2M1;
-  mx.granularity = AffineScheme::Granularity::Group;
-  mx.groupSize = 32;
+  FloatCodeScheme mx = blocks(MiniFloat::E2M1, 32, Scales::Float);
   std::vector<float> w(48, 1.0f);
   EXPECT_FALSE(bool(quantizeFloatCodes(w, 1, 48, mx))); // 32 does not divide
   w.assign(32, 1.0f);

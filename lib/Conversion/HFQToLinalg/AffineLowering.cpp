@@ -74,13 +74,9 @@ Value dequantizeAffine(OpBuilder &b, Location loc, QTensorType type,
   // Quantized scales dequantize through their own encoding first.
   unsigned scaleParts = enc.getNumScaleParts();
   Value scales = parts[1];
-  if (EncodingAttrInterface nested = enc.getScaleEncoding()) {
-    auto scalesType = QTensorType::get(b.getContext(), enc.getGroupShape(shape),
-                                       elemType, nested);
-    scales =
-        cast<EncodingLoweringAttrInterface>(Attribute(nested))
-            .buildDequantize(b, loc, scalesType, parts.slice(1, scaleParts));
-  }
+  if (EncodingAttrInterface nested = enc.getScaleEncoding())
+    scales = dequantizeNested(b, loc, nested, enc.getGroupShape(shape),
+                              elemType, parts.slice(1, scaleParts));
   Type scaleElem = cast<RankedTensorType>(scales.getType()).getElementType();
   Value scaleTable = isNarrowFloat(scaleElem)
                          ? narrowFloatTable(b, loc, cast<FloatType>(scaleElem))
@@ -144,8 +140,7 @@ Value roundToStorage(Emitter &e, Value x, FloatType storage) {
 FailureOr<SmallVector<Value>> quantizeAffine(OpBuilder &b, Location loc,
                                              Value input, QTensorType type,
                                              AffineEncodingAttr enc) {
-  if (enc.getCodeType() || enc.getScaleEncoding() ||
-      isNarrowFloat(enc.getScaleType()))
+  if (!enc.hasIntegerCodesAndPlainScales())
     return failure();
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> shape = type.getShape();

@@ -61,14 +61,10 @@ Value dequantizeCodebook(OpBuilder &b, Location loc, QTensorType type,
   // Quantized absmax values dequantize through their own encoding first.
   unsigned absmaxParts = enc.getNumAbsmaxParts();
   Value absmax = parts[1];
-  if (EncodingAttrInterface nested = enc.getAbsmaxEncoding()) {
-    auto absmaxType = QTensorType::get(
-        b.getContext(), {enc.getNumBlocks(type.getNumElements())},
-        b.getF32Type(), nested);
-    absmax =
-        cast<EncodingLoweringAttrInterface>(Attribute(nested))
-            .buildDequantize(b, loc, absmaxType, parts.slice(1, absmaxParts));
-  }
+  if (EncodingAttrInterface nested = enc.getAbsmaxEncoding())
+    absmax = dequantizeNested(b, loc, nested,
+                              {enc.getNumBlocks(type.getNumElements())},
+                              b.getF32Type(), parts.slice(1, absmaxParts));
   Value offset = enc.getOffset() ? parts[1 + absmaxParts] : Value();
   return generateTensor(
       b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
@@ -175,10 +171,8 @@ FailureOr<SmallVector<Value>> quantizeCodebook(OpBuilder &b, Location loc,
   // The codes were chosen with the exact absmax; a quantized absmax is
   // stored through its own encoding (bitsandbytes' order).
   if (EncodingAttrInterface nested = enc.getAbsmaxEncoding()) {
-    auto absmaxType = QTensorType::get(ctx, {blocks}, b.getF32Type(), nested);
     FailureOr<SmallVector<Value>> absmaxParts =
-        cast<EncodingLoweringAttrInterface>(Attribute(nested))
-            .buildQuantize(b, loc, absmax, absmaxType);
+        quantizeNested(b, loc, nested, absmax);
     if (failed(absmaxParts))
       return failure();
     llvm::append_range(parts, *absmaxParts);

@@ -14,9 +14,25 @@ using namespace mlir;
 using namespace mlir::hfq;
 using namespace mlir::hfq::detail;
 
-bool mlir::hfq::detail::isNarrowFloat(Type type) {
-  auto f = dyn_cast_or_null<FloatType>(type);
-  return f && f.getWidth() <= 8;
+Value mlir::hfq::detail::dequantizeNested(OpBuilder &b, Location loc,
+                                          EncodingAttrInterface nested,
+                                          ArrayRef<int64_t> shape,
+                                          FloatType elementType,
+                                          ValueRange parts) {
+  auto type = QTensorType::get(b.getContext(), shape, elementType, nested);
+  return cast<EncodingLoweringAttrInterface>(Attribute(nested))
+      .buildDequantize(b, loc, type, parts);
+}
+
+FailureOr<SmallVector<Value>>
+mlir::hfq::detail::quantizeNested(OpBuilder &b, Location loc,
+                                  EncodingAttrInterface nested, Value values) {
+  auto valuesType = cast<RankedTensorType>(values.getType());
+  auto type =
+      QTensorType::get(b.getContext(), valuesType.getShape(),
+                       cast<FloatType>(valuesType.getElementType()), nested);
+  return cast<EncodingLoweringAttrInterface>(Attribute(nested))
+      .buildQuantize(b, loc, values, type);
 }
 
 Value mlir::hfq::detail::narrowFloatTable(OpBuilder &b, Location loc,

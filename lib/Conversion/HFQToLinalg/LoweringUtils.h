@@ -92,14 +92,19 @@ struct Emitter {
   }
 };
 
-/// Whether values of `type` are stored as bit patterns that LLVM has no
-/// arithmetic for (floats of at most 8 bits: f4E2M1FN, f8E4M3FN, ...); the
-/// lowering decodes them through a table of narrowFloatTable's values.
-bool isNarrowFloat(Type type);
-
 /// The f32 value of every bit pattern of a narrow float type, in pattern
 /// order (NaN for its NaN patterns), as a rank-1 constant tensor.
 Value narrowFloatTable(OpBuilder &b, Location loc, FloatType type);
+
+/// A part tensor stored in its own (nested) encoding: its values, of
+/// `shape` x `elementType`, from the nested parts, and the nested parts of
+/// `values` (failure where the nested encoding has no round-to-nearest).
+Value dequantizeNested(OpBuilder &b, Location loc, EncodingAttrInterface nested,
+                       ArrayRef<int64_t> shape, FloatType elementType,
+                       ValueRange parts);
+FailureOr<SmallVector<Value>> quantizeNested(OpBuilder &b, Location loc,
+                                             EncodingAttrInterface nested,
+                                             Value values);
 
 Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                   Type elementType);

@@ -204,8 +204,7 @@ mlir::hfq::convertHFQToQuant(const HFQConstant &value,
   if (enc.getCodeType())
     return emitError() << "float codes (" << enc.getCodeType()
                        << ") have no !quant.uniform form";
-  if (enc.getScaleEncoding() ||
-      (enc.getScaleType() && enc.getScaleType().getWidth() <= 8))
+  if (!enc.hasIntegerCodesAndPlainScales())
     return emitError() << "quantized or 8-bit scales have no !quant.uniform "
                           "form";
   if (value.parts.size() != type.getPartTypes().size())

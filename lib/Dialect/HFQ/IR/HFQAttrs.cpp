@@ -72,6 +72,34 @@ verifyPackedLastDim(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// Appends the names of part `part`: itself, or with a nested encoding
+/// that encoding's parts as `part.<name>` (interned, so that the names
+/// outlive the call).
+static void appendPartNames(SmallVector<StringRef> &names, StringRef part,
+                            EncodingAttrInterface nested, MLIRContext *ctx) {
+  if (!nested) {
+    names.push_back(part);
+    return;
+  }
+  for (StringRef name : nested.getPartNames())
+    names.push_back(StringAttr::get(ctx, part + "." + name));
+}
+
+using ReportFn = function_ref<void(StringRef, const Twine &)>;
+
+/// Checks the data of part `part`'s nested encoding (its parts `parts` for
+/// a part of `shape`), reporting them as `part.<name>`.
+static LogicalResult verifyNestedPartData(EncodingAttrInterface nested,
+                                          StringRef part,
+                                          ArrayRef<int64_t> shape,
+                                          ArrayRef<ArrayRef<char>> parts,
+                                          ReportFn report) {
+  return nested.verifyPartData(shape, parts,
+                               [&](StringRef name, const Twine &message) {
+                                 report((part + "." + name).str(), message);
+                               });
+}
+
 static RankedTensorType packedCodesType(ArrayRef<int64_t> shape,
                                         unsigned codeBits,
                                         unsigned storageBits, MLIRContext *ctx) {
@@ -83,13 +111,6 @@ static RankedTensorType packedCodesType(ArrayRef<int64_t> shape,
 //===----------------------------------------------------------------------===//
 // AffineEncodingAttr
 //===----------------------------------------------------------------------===//
-
-/// Float types LLVM has no arithmetic for, stored as their bit patterns
-/// (decoded through a table by the lowering).
-static bool isNarrowFloat(Type t) {
-  auto f = dyn_cast_or_null<FloatType>(t);
-  return f && f.getWidth() <= 8;
-}
 
 LogicalResult AffineEncodingAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, unsigned bits,
@@ -189,13 +210,7 @@ unsigned AffineEncodingAttr::getNumScaleParts() const {
 
 SmallVector<StringRef> AffineEncodingAttr::getPartNames() const {
   SmallVector<StringRef> names = {"codes"};
-  if (EncodingAttrInterface nested = getScaleEncoding()) {
-    // Interned, so the names outlive this call.
-    for (StringRef part : nested.getPartNames())
-      names.push_back(StringAttr::get(getContext(), "scales." + part));
-  } else {
-    names.push_back("scales");
-  }
+  appendPartNames(names, "scales", getScaleEncoding(), getContext());
   if (getZeroPoint() != ZeroPoint::symmetric)
     names.push_back("zeros");
   if (getActOrder())
@@ -288,13 +303,6 @@ unsigned CodebookEncodingAttr::getNumAbsmaxParts() const {
   return nested ? nested.getPartNames().size() : 1;
 }
 
-static int64_t numElementsOf(ArrayRef<int64_t> shape) {
-  int64_t numel = 1;
-  for (int64_t d : shape)
-    numel *= d;
-  return numel;
-}
-
 LogicalResult CodebookEncodingAttr::verifyForShape(
     function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
     FloatType elementType) const {
@@ -304,19 +312,14 @@ LogicalResult CodebookEncodingAttr::verifyForShape(
   if (EncodingAttrInterface nested = getAbsmaxEncoding())
     return nested.verifyForShape(
         [&] { return emitError() << "absmax_encoding of the absmax values: "; },
-        {getNumBlocks(numElementsOf(shape))}, Float32Type::get(getContext()));
+        {getNumBlocks(ShapedType::getNumElements(shape))},
+        Float32Type::get(getContext()));
   return success();
 }
 
 SmallVector<StringRef> CodebookEncodingAttr::getPartNames() const {
   SmallVector<StringRef> names = {"codes"};
-  if (EncodingAttrInterface nested = getAbsmaxEncoding()) {
-    // Interned, so the names outlive this call.
-    for (StringRef part : nested.getPartNames())
-      names.push_back(StringAttr::get(getContext(), "absmax." + part));
-  } else {
-    names.push_back("absmax");
-  }
+  appendPartNames(names, "absmax", getAbsmaxEncoding(), getContext());
   if (getOffset())
     names.push_back("offset");
   return names;
@@ -326,7 +329,7 @@ SmallVector<RankedTensorType>
 CodebookEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
                                    FloatType elementType) const {
   MLIRContext *ctx = getContext();
-  int64_t blocks = getNumBlocks(numElementsOf(shape));
+  int64_t blocks = getNumBlocks(ShapedType::getNumElements(shape));
   auto f32 = Float32Type::get(ctx);
   SmallVector<RankedTensorType> parts = {
       packedCodesType(shape, getCodeBits(), getStorageBits(), ctx)};
@@ -339,17 +342,16 @@ CodebookEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
   return parts;
 }
 
-LogicalResult CodebookEncodingAttr::verifyPartData(
-    ArrayRef<int64_t> shape, ArrayRef<ArrayRef<char>> parts,
-    function_ref<void(StringRef, const Twine &)> report) const {
+LogicalResult
+CodebookEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
+                                     ArrayRef<ArrayRef<char>> parts,
+                                     ReportFn report) const {
   EncodingAttrInterface nested = getAbsmaxEncoding();
   if (!nested)
     return success();
-  return nested.verifyPartData({getNumBlocks(numElementsOf(shape))},
-                               parts.slice(1, getNumAbsmaxParts()),
-                               [&](StringRef part, const Twine &message) {
-                                 report(("absmax." + part).str(), message);
-                               });
+  return verifyNestedPartData(nested, "absmax",
+                              {getNumBlocks(ShapedType::getNumElements(shape))},
+                              parts.slice(1, getNumAbsmaxParts()), report);
 }
 
 //===----------------------------------------------------------------------===//
@@ -533,8 +535,6 @@ template <typename T> static std::vector<T> valuesOf(ArrayRef<char> bytes) {
   return out;
 }
 
-using ReportFn = function_ref<void(StringRef, const Twine &)>;
-
 /// Every act-order g_idx entry names one of `groups` groups.
 static LogicalResult verifyGroupIndex(ArrayRef<char> gIdx, int64_t groups,
                                       ReportFn report) {
@@ -550,11 +550,9 @@ LogicalResult AffineEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
                                                  ArrayRef<ArrayRef<char>> parts,
                                                  ReportFn report) const {
   if (EncodingAttrInterface nested = getScaleEncoding())
-    if (failed(nested.verifyPartData(
-            getGroupShape(shape), parts.slice(1, getNumScaleParts()),
-            [&](StringRef part, const Twine &message) {
-              report(("scales." + part).str(), message);
-            })))
+    if (failed(verifyNestedPartData(nested, "scales", getGroupShape(shape),
+                                    parts.slice(1, getNumScaleParts()),
+                                    report)))
       return failure();
   if (!getActOrder())
     return success();

@@ -62,9 +62,7 @@ LogicalResult QuantizeOp::verify() {
       return emitOpError() << "cannot quantize to an act_order encoding by "
                               "round-to-nearest: g_idx comes from GPTQ; use "
                               "hfq.assemble";
-    FloatType scaleType = affine.getScaleType();
-    if (affine.getCodeType() || affine.getScaleEncoding() ||
-        (scaleType && scaleType.getWidth() <= 8))
+    if (!affine.hasIntegerCodesAndPlainScales())
       return emitOpError() << "rounds to integer codes with f16/bf16/f32 "
                               "scales only; float codes and 8-bit or "
                               "quantized scales come from "
@@ -149,9 +147,7 @@ LogicalResult LinearOp::verify() {
     auto q = dyn_cast<QTensorType>(getWeight().getType());
     auto enc = q ? dyn_cast<AffineEncodingAttr>(q.getEncoding())
                  : AffineEncodingAttr();
-    if (!enc || enc.getBits() != 8 || enc.getCodeType() ||
-        enc.getScaleEncoding() ||
-        (enc.getScaleType() && enc.getScaleType().getWidth() <= 8) ||
+    if (!enc || enc.getBits() != 8 || !enc.hasIntegerCodesAndPlainScales() ||
         enc.getGranularity() != Granularity::channel || enc.getAxis() != 1 ||
         enc.getZeroPoint() != ZeroPoint::symmetric || enc.getActOrder())
       return emitOpError()

@@ -111,6 +111,13 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     ::llvm::SmallVector<int64_t> getGroupShape(::llvm::ArrayRef<int64_t> shape) const;
     /// How many parts the scales take (1, or the scale_encoding's parts).
     unsigned getNumScaleParts() const;
+    /// Integer codes with scales stored as f16/bf16/f32 (no float codes, no
+    /// 8-bit or quantized scales): what hfq.quantize, LLM.int8 and
+    /// !quant.uniform can take.
+    bool hasIntegerCodesAndPlainScales() const {
+      return !getCodeType() && !getScaleEncoding() &&
+             !::mlir::hfq::isNarrowFloat(getScaleType());
+    }
     /// Largest code value, 2^bits - 1.
     int64_t getMaxCode() const { return (int64_t(1) << getBits()) - 1; }
     /// Number of groups along the axis for a dimension of the given size.

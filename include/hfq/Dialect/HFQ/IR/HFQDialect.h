@@ -26,6 +26,15 @@
 #include "hfq/Dialect/HFQ/IR/HFQEnums.h.inc"
 #include "hfq/Dialect/HFQ/IR/HFQAttrInterfaces.h.inc"
 
+namespace mlir::hfq {
+/// Whether `type` is a float of at most 8 bits (f4E2M1FN, f8E4M3FN,
+/// f8E8M0FNU, ...): stored as bit patterns, with no LLVM arithmetic.
+inline bool isNarrowFloat(Type type) {
+  auto f = dyn_cast_or_null<FloatType>(type);
+  return f && f.getWidth() <= 8;
+}
+} // namespace mlir::hfq
+
 #define GET_ATTRDEF_CLASSES
 #include "hfq/Dialect/HFQ/IR/HFQAttrs.h.inc"
 
