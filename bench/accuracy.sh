@@ -8,7 +8,7 @@
 # usage: bench/accuracy.sh [DOCS [SET]]
 #   DOCS: first N documents of the eval text (0 = all; default 10);
 #   SET:  free (default: the calibration-free methods), gptq (GPTQ, with
-#         act-order and true-sequential, next to RTN at the same settings),
+#         act-order and sequential=linears, next to RTN at the same settings),
 #         prune (SparseGPT next to magnitude pruning, structured and coupled
 #         rows) or calib (RTN, GPTQ and AWQ at 4/3 bits per-channel and g32,
 #         SpQR, then the pruning rows: the calibration-based table); all but
@@ -56,7 +56,7 @@ for bits in 4 3; do
     quant_configs+=("rtn $bits-bit $label|--method rtn --bits $bits --group-size $g")
     quant_configs+=("gptq $bits-bit $label|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order=false --static-groups=false")
     quant_configs+=("gptq $bits-bit $label act-order|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order --static-groups=false")
-    quant_configs+=("gptq $bits-bit $label act-order true-sequential|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order --static-groups=false --true-sequential")
+    quant_configs+=("gptq $bits-bit $label act-order sequential=linears|--method gptq --calib ${CALIB:-} --bits $bits --group-size $g --act-order --static-groups=false --sequential=linears")
     if [ "$SET" = calib ]; then
       quant_configs+=("awq $bits-bit $label|--method awq --calib ${CALIB:-} --bits $bits --group-size $g --duo-scaling=false")
     fi

@@ -11,9 +11,10 @@
 #
 # Rows per setting: each tool at its defaults, hfq configured as
 # llm-compressor's default (its actorder "static" = "weight" is hfq's
-# --act-order --static-groups), hfq with act-order and a g_idx (GPTQ's
-# desc_act; llm-compressor 0.14 refuses actorder "group" for GPTQ), then
-# both without act-order. AWQ: both defaults, then each with the other's
+# --act-order --static-groups; its sequential pipeline, each layer
+# calibrated on the quantized layers below, is --sequential=layers), hfq
+# with act-order and a g_idx (GPTQ's desc_act; llm-compressor 0.14 refuses
+# actorder "group" for GPTQ), then both without act-order. AWQ: both defaults, then each with the other's
 # scaling (duo scaling on in hfq, off in llm-compressor).
 #
 # usage: bench/llmcompressor/run.sh [DOCS [SAMPLES]]   (defaults 6 and 32)
@@ -86,7 +87,7 @@ for cfg in "W4 g32 asym|4 32|" "W4 g32 sym|4 32|--sym" \
   read -r b g <<< "$bg"
   row "$label" hfq --method gptq --bits "$b" --group-size "$g" $sym
   row "$label" llm-compressor --method gptq --bits "$b" --group-size "$g" $sym
-  row "$label (as llmc's default)" hfq --method gptq --bits "$b" --group-size "$g" $sym --act-order --static-groups
+  row "$label (as llmc's default)" hfq --method gptq --bits "$b" --group-size "$g" $sym --act-order --static-groups --sequential=layers
   row "$label (act-order, g_idx)" hfq --method gptq --bits "$b" --group-size "$g" $sym --act-order --static-groups=false
   row "$label (no act-order)" hfq --method gptq --bits "$b" --group-size "$g" $sym --act-order=false --static-groups
   row "$label (no act-order)" llm-compressor --method gptq --bits "$b" --group-size "$g" $sym --actorder none

@@ -1,7 +1,7 @@
 //===- DecoderLayers.h - a module's Llama layers as float data --*- C++ -*-===//
 //
 // What the passes that evaluate decoder layers outside the compiled model
-// share (AWQ, true-sequential GPTQ, coupled head pruning): the model config
+// share (AWQ, coupled head pruning): the model config
 // (config.json of the checkpoint bound to the parameter scope "model"), its
 // linears by HF name and its float tensor globals by name (norm weights, the
 // embedding table). Internal to lib/Transforms.

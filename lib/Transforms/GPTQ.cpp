@@ -1,7 +1,7 @@
 //===- GPTQ.cpp - the hfq-gptq pass -----------------------------*- C++ -*-===//
 //
 // Runs numerics::quantizeGPTQ on each selected linear with its Hessian from
-// the calibration statistics or, true-sequential, from the model's own
+// the calibration statistics or, sequential, from the model's own
 // layer functions run on the already quantized layers (Sequential.h); the
 // parts replace the float weight through the shared LinearWeights
 // machinery.
@@ -79,7 +79,7 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
         /*scaleEncoding=*/{}, packZeros && !symmetric);
 
     // One linear: GPTQ with Hessian h; the dequantized weight is what the
-    // true-sequential forward runs on.
+    // sequential forward runs on.
     auto quantizeOne = [&](const std::string &name, llvm::ArrayRef<float> w,
                            int64_t rows, int64_t cols,
                            llvm::ArrayRef<double> h) -> llvm::Expected<Quantized> {
@@ -94,7 +94,7 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
                          nx::dequantizeGPTQ(*r, options.scheme));
     };
 
-    HessianSource source{&*file, trueSequential};
+    HessianSource source{&*file, sequential};
     if (failed(rewriteWithHessians(module, selection, "gptq", report, source,
                                    quantizeOne)))
       return signalPassFailure();
@@ -112,7 +112,8 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
              b.getNamedAttr("damp_percent", b.getF64FloatAttr(damp)),
              b.getNamedAttr("block_size", b.getI64IntegerAttr(blockSize)),
              b.getNamedAttr("mse_clip", b.getBoolAttr(mseClip)),
-             b.getNamedAttr("true_sequential", b.getBoolAttr(trueSequential))}));
+             b.getNamedAttr("sequential",
+                            b.getStringAttr(stringify(sequential)))}));
   }
 };
 

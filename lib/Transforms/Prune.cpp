@@ -221,8 +221,8 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       return fail("bits (joint quantization) is for sparsegpt, 2..8");
     if (method == PruneMethod::sparsegpt && stats.empty())
       return fail("sparsegpt needs stats=<file> (from hfq calibrate)");
-    if (trueSequential && method != PruneMethod::sparsegpt)
-      return fail("true-sequential is an option of sparsegpt");
+    if (sequential != Sequential::none && method != PruneMethod::sparsegpt)
+      return fail("sequential is an option of sparsegpt");
     SparseEncodingAttr enc;
     if (nm.enabled() && !bits) {
       enc = SparseEncodingAttr::getChecked(
@@ -285,7 +285,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       o.blockSize = blockSize;
       if (bits)
         o.quantize = scheme;
-      HessianSource source{&*file, trueSequential};
+      HessianSource source{&*file, sequential};
       if (failed(rewriteWithHessians(
               module, selection, "sparsegpt", report, source,
               [&](const std::string &, llvm::ArrayRef<float> w, int64_t rows,
@@ -332,7 +332,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
       settings.push_back(b.getNamedAttr("bits", b.getI64IntegerAttr(bits)));
     if (method == PruneMethod::sparsegpt)
       settings.push_back(
-          b.getNamedAttr("true_sequential", b.getBoolAttr(trueSequential)));
+          b.getNamedAttr("sequential", b.getStringAttr(stringify(sequential))));
     module->setAttr("hfq.pruning", b.getDictionaryAttr(settings));
   }
 };

@@ -30,7 +30,9 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
                     llvm::StringRef method, bool report,
                     const HessianSource &source, HessianRewriteFn rewrite) {
   const io::Statistics &stats = *source.stats;
-  auto runner = createLayerRunner(module, "true-sequential " + method.str());
+  auto runner = createLayerRunner(
+      module,
+      method.str() + " sequential=" + stringify(source.sequential).str());
   if (!runner)
     return runner.takeError();
   LayerRunner &run = **runner;
@@ -119,11 +121,11 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
     auto start = std::chrono::steady_clock::now();
     llvm::ArrayRef<int64_t> groups = run.layerGroups(layer);
     std::string log;
-    // The first group's Hessian, when a run this layer already gave it.
-    std::vector<double> first;
     // Layer 0 sees the float model's inputs: its float Hessians must be the
     // file's (else the statistics are of another model or tokens). The same
-    // run gives the first group's Hessian, as nothing is rewritten yet.
+    // run gives the Hessians that nothing rewritten yet affects: the first
+    // group's, or with Sequential::layers all of them.
+    std::map<int64_t, nx::HessianAccumulator> layer0;
     if (layer == 0 && !groups.empty()) {
       auto acc = hessians(0, groups);
       if (!acc)
@@ -144,18 +146,40 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
               name, diff, kStatisticsTolerance));
         log += llvm::formatv(" {0:E1}", diff).str();
       }
-      first = acc->at(groups.front()).hessian();
+      layer0 = std::move(*acc);
     }
-    for (auto [i, g] : llvm::enumerate(groups))
-      if (llvm::Error e = rewriteGroup(
-              layer, g, i == 0 ? std::move(first) : std::vector<double>()))
-        return e;
+    if (source.sequential == Sequential::layers) {
+      // One run of the layer, none of it rewritten yet, gives every group's
+      // Hessian (layer 0's run above already did).
+      std::map<int64_t, nx::HessianAccumulator> acc;
+      llvm::SmallVector<int64_t> wanted(
+          llvm::make_filter_range(groups, selectedIn));
+      if (layer > 0 && !wanted.empty()) {
+        auto all = hessians(layer, wanted);
+        if (!all)
+          return all.takeError();
+        acc = std::move(*all);
+      } else if (layer == 0) {
+        acc = std::move(layer0);
+      }
+      for (int64_t g : groups)
+        if (auto it = acc.find(g); it != acc.end())
+          if (llvm::Error e = rewriteGroup(layer, g, it->second.hessian()))
+            return e;
+    } else {
+      for (auto [i, g] : llvm::enumerate(groups))
+        if (llvm::Error e =
+                rewriteGroup(layer, g,
+                             i == 0 && layer == 0 ? layer0.at(g).hessian()
+                                                  : std::vector<double>()))
+          return e;
+    }
     if (llvm::Error e = run.layer(layer, *h, *seqLens, nullptr))
       return e;
     if (report)
       llvm::errs() << llvm::formatv(
-          "{0} true-sequential model.layers.{1}: {2} tokens{3}; {4:F1} s\n",
-          method, layer, n,
+          "{0} sequential={1} model.layers.{2}: {3} tokens{4}; {5:F1} s\n",
+          method, stringify(source.sequential), layer, n,
           log.empty() ? "" : "; float Hessians vs the file's:" + log,
           std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                         start)
@@ -176,7 +200,8 @@ LogicalResult mlir::hfq::detail::rewriteWithHessians(
     bool report, const HessianSource &source, HessianRewriteFn rewrite,
     llvm::StringRef verb) {
   llvm::StringMap<Quantized> sequential;
-  if (source.trueSequential) {
+  const bool layerByLayer = source.sequential != Sequential::none;
+  if (layerByLayer) {
     auto done =
         rewriteSequentially(module, selection, method, report, source, rewrite);
     if (!done) {
@@ -190,11 +215,11 @@ LogicalResult mlir::hfq::detail::rewriteWithHessians(
       [&](LinearOp op, llvm::ArrayRef<float> w, int64_t rows,
           int64_t cols) -> llvm::Expected<Quantized> {
         const std::string name = getLinearName(op);
-        if (source.trueSequential) {
+        if (layerByLayer) {
           auto it = sequential.find(name);
           if (it == sequential.end())
             return llvm::createStringError(
-                "true-sequential " + method +
+                method + " sequential=" + stringify(source.sequential).str() +
                 " covers the decoder layers' linears and the output head; "
                 "exclude " +
                 name);

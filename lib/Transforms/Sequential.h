@@ -2,14 +2,16 @@
 //
 // What GPTQ, SpQR and SparseGPT share: each selected linear is rewritten
 // from its float weight and the Hessian H = 2 XᵀX / N of its inputs. The
-// Hessians come from a statistics file (the float model's inputs), or, with
-// `trueSequential`, from the calibration tokens run through the module's
-// own layer functions (a LayerRunner) one layer at a time: within a layer
-// the linears reading one input (q/k/v, o, gate/up, down: the groups the IR
-// gives) are rewritten in program order with the Hessian of the inputs the
-// already rewritten linears produce, their dequantized weights replace the
-// float ones for everything after them, and the rewritten layer's outputs
-// feed the next. Internal to lib/Transforms.
+// Hessians come from a statistics file (the float model's inputs), or from
+// the calibration tokens run through the module's own layer functions (a
+// LayerRunner) one layer at a time (Sequential::layers): one run of a layer
+// on the outputs of the rewritten layers below gives the Hessians of all
+// its linears, they are rewritten, and the rewritten layer's outputs feed
+// the next. With Sequential::linears the linears reading one input (q/k/v,
+// o, gate/up, down: the groups the IR gives) are in addition rewritten in
+// program order, each group from the inputs the already rewritten groups
+// before it produce. Dequantized weights replace the float ones for
+// everything after them. Internal to lib/Transforms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +21,7 @@
 #include "LinearWeights.h"
 
 #include "hfq/IO/Statistics.h"
+#include "hfq/Transforms/Passes.h"
 
 namespace mlir::hfq::detail {
 
@@ -31,7 +34,7 @@ using HessianRewriteFn = llvm::function_ref<llvm::Expected<Quantized>(
 struct HessianSource {
   /// The statistics file (hfq calibrate).
   const io::Statistics *stats = nullptr;
-  bool trueSequential = false;
+  Sequential sequential = Sequential::none;
 };
 
 /// rewriteLinearWeights with each linear's Hessian from `source`; `method`

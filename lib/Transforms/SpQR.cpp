@@ -97,7 +97,7 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
       return signalPassFailure();
     }
     int64_t totalOutliers = 0, totalWeights = 0;
-    HessianSource source{&*file, trueSequential};
+    HessianSource source{&*file, sequential};
     if (failed(rewriteWithHessians(
             module, selection, "spqr", report, source,
             [&](const std::string &name, llvm::ArrayRef<float> w, int64_t rows,
@@ -140,7 +140,8 @@ struct SpQRPass : mlir::hfq::impl::SpQRBase<SpQRPass> {
                             b.getF64FloatAttr(outlierThreshold)),
              b.getNamedAttr("damp_percent", b.getF64FloatAttr(damp)),
              b.getNamedAttr("act_order", b.getBoolAttr(actOrder)),
-             b.getNamedAttr("true_sequential", b.getBoolAttr(trueSequential)),
+             b.getNamedAttr("sequential",
+                            b.getStringAttr(stringify(sequential))),
              b.getNamedAttr("outliers", b.getI64IntegerAttr(totalOutliers))}));
   }
 };

@@ -9,14 +9,14 @@
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.missing bits=4" 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: python3 %S/Inputs/make_stats.py %t.other.safetensors model.layers.1.mlp.up_proj 8
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.other.safetensors" 2>&1 | FileCheck %s --check-prefix=OTHER
-// True-sequential GPTQ runs the module's layer functions, which this
+// Sequential GPTQ runs the module's layer functions, which this
 // hand-written module does not have.
-// RUN: not hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors true-sequential=true" 2>&1 | FileCheck %s --check-prefix=NOLAYERS
+// RUN: not hfq-opt %s --hfq-gptq="stats=%t.stats.safetensors sequential=layers" 2>&1 | FileCheck %s --check-prefix=NOLAYERS
 // NOLAYERS: error: running the model layer by layer needs the functions @model.embed_tokens, @model.layers.0..N-1 and @head that hfq import emits
 // RUN: python3 %S/Inputs/make_stats.py %t.wide.safetensors model.layers.0.mlp.up_proj 16
 // RUN: not hfq-opt %s --hfq-gptq="stats=%t.wide.safetensors" 2>&1 | FileCheck %s --check-prefix=SHAPE
 
-// GROUP: module attributes {hfq.quantization = {bits = 4 : i64, block_size = 128 : i64, damp_percent = 1.000000e-02 : f64, desc_act = false, group_size = 4 : i64, method = "gptq", mse_clip = false, static_groups = false, sym = false, true_sequential = false}}
+// GROUP: module attributes {hfq.quantization = {bits = 4 : i64, block_size = 128 : i64, damp_percent = 1.000000e-02 : f64, desc_act = false, group_size = 4 : i64, method = "gptq", mse_clip = false, sequential = "none", static_groups = false, sym = false}}
 // GROUP: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer, scale_type = f16, packed_zeros = true>
 // GROUP-SAME: tensor<2x4xi8>, {{.*}} : tensor<2x2xf16>, {{.*}} : tensor<2x1xi8>]
 // F32: #hfq.affine<bits = 4, granularity = group, group_size = 4, zero_point = integer>

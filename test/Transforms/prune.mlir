@@ -33,7 +33,7 @@
 // ROWS: dense<[0, 8]> : tensor<2xi64>
 
 // SGPT: #hfq.sparse<n = 2, m = 4>
-// JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sparsity = 5.000000e-01 : f64, true_sequential = false}
+// JOINT: hfq.pruning = {bits = 4 : i64, method = "sparsegpt", sequential = "none", sparsity = 5.000000e-01 : f64}
 // JOINT: !hfq.qtensor<2x8xf32, #hfq.affine<bits = 4, granularity = channel, zero_point = integer, scale_type = f16, packed_zeros = true>>
 
 // METHOD: for the --method option: Cannot find option named 'random'!

@@ -243,13 +243,20 @@ cl::opt<bool> qActOrder("act-order",
                         cl::desc("gptq: columns by descending Hessian "
                                  "diagonal (default; =false: column order)"),
                         cl::sub(quantizeCmd), cl::cat(cat));
-cl::opt<bool> qTrueSeq("true-sequential",
-                       cl::desc("gptq, spqr, prune sparsegpt: each linear's "
-                                "Hessian from inputs through the already "
-                                "rewritten linears (re-runs the calibration "
-                                "tokens through the model's layer functions, "
-                                "layer by layer)"),
-                       cl::sub(quantizeCmd), cl::sub(pruneCmd), cl::cat(cat));
+cl::opt<Sequential> qSequential(
+    "sequential",
+    cl::desc("gptq, spqr, prune sparsegpt: where each linear's Hessian "
+             "comes from (default none; layers and linears rerun the "
+             "calibration tokens through the model's layer functions)"),
+    cl::values(clEnumValN(Sequential::none, "none",
+                          "the statistics file (the float model)"),
+               clEnumValN(Sequential::layers, "layers",
+                          "each layer after the rewritten layers below it "
+                          "(GPTQ reference, llm-compressor)"),
+               clEnumValN(Sequential::linears, "linears",
+                          "layers, and within a layer after the rewritten "
+                          "linears before it (--true-sequential of GPTQ)")),
+    cl::sub(quantizeCmd), cl::sub(pruneCmd), cl::cat(cat));
 cl::opt<bool> qStatic("static-groups",
                       cl::desc("gptq: group parameters up front, in column "
                                "order (default; =false: when reached, and "
@@ -368,8 +375,8 @@ struct GivenOptions {
       os << (v ? "true" : "false");
     else if constexpr (std::is_same_v<T, double>)
       os << format("%.17g", v); // reads back exactly
-    else if constexpr (std::is_same_v<T, numerics::ScaleType>)
-      os << numerics::stringify(v);
+    else if constexpr (std::is_enum_v<T>)
+      os << stringify(v); // ScaleType, Sequential: their option spelling
     else
       os << v;
     set(name, std::move(text));
@@ -425,7 +432,7 @@ Error runPruneCmd() {
   if (pCoupled.getNumOccurrences())
     o.set("coupled", pCoupled.empty() ? "all" : pCoupled.getValue());
   o.add("bits", pBits);
-  o.add("true-sequential", qTrueSeq);
+  o.add("sequential", qSequential);
   o.add("scale-type", qScaleType);
   o.add("pack-zeros", qPackZeros);
   o.add("include", pInclude);
@@ -462,7 +469,7 @@ Error runQuantizeCmd() {
     o.set("clip", "false");
   o.add("duo-scaling", qDuo);
   o.add("act-order", qActOrder);
-  o.add("true-sequential", qTrueSeq);
+  o.add("sequential", qSequential);
   o.add("static-groups", qStatic);
   o.add("damp", qDamp);
   o.add("include", qInclude);

@@ -16,7 +16,7 @@
 // and for the calibration itself:
 //   calibration.sequence_lengths I64 [samples]  tokens of every sample
 //   calibration.token_ids        I64 [tokens]   the samples' tokens, end to
-//                                               end (true-sequential
+//                                               end (sequential
 //                                               passes run the model on
 //                                               them)
 // Linears reading one input (q/k/v, gate/up) carry identical statistics.

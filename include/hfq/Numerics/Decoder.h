@@ -4,9 +4,9 @@
 // LlamaAttention with rotate-half RoPE, GQA, causal and optional sliding
 // window masks; the SwiGLU MLP), on row-major float32 activations [tokens,
 // features] with SGEMM for the products, over several sequences laid end to
-// end. The passes that need a layer's outputs outside the compiled model
-// use them: AWQ's searches and true-sequential GPTQ. Both check them
-// against the activations the compiled model recorded.
+// end. AWQ's searches use them for the candidate blocks they evaluate
+// outside the compiled model, checked against the activations the
+// compiled model recorded.
 //
 //===----------------------------------------------------------------------===//
 

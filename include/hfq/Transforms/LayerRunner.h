@@ -1,6 +1,6 @@
 //===- LayerRunner.h - the imported model, one layer at a time --*- C++ -*-===//
 //
-// The passes that calibrate layer by layer (true-sequential GPTQ, SpQR and
+// The passes that calibrate layer by layer (sequential GPTQ, SpQR and
 // SparseGPT; AWQ for its linears' inputs) run the imported module's own
 // functions — @model.embed_tokens, @model.layers.N,
 // @head (hfq/Import/LlamaImporter.h) — one at a time on host buffers,

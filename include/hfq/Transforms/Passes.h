@@ -46,6 +46,13 @@ enum class QuantizeMethod {
 /// hfq-prune's methods, and the units coupled structured pruning removes.
 enum class PruneMethod { magnitude, structured, sparsegpt };
 enum class CoupledUnits { none, mlp, heads, all };
+/// Where the Hessian passes (GPTQ, SpQR, SparseGPT) take each linear's
+/// inputs from: the statistics file (the float model), the calibration
+/// tokens run layer by layer through the already rewritten layers below
+/// (the GPTQ reference's and llm-compressor's pipeline), or in addition,
+/// within a layer, through the already rewritten linears before it (the
+/// GPTQ reference's --true-sequential).
+enum class Sequential { none, layers, linears };
 
 /// The option spelling of each value (also recorded in the settings the
 /// passes attach to the module).
@@ -57,6 +64,10 @@ inline llvm::StringRef stringify(QuantizeMethod m) {
 inline llvm::StringRef stringify(PruneMethod m) {
   static const char *names[] = {"magnitude", "structured", "sparsegpt"};
   return names[int(m)];
+}
+inline llvm::StringRef stringify(Sequential s) {
+  static const char *names[] = {"none", "layers", "linears"};
+  return names[int(s)];
 }
 inline llvm::StringRef stringify(CoupledUnits c) {
   static const char *names[] = {"", "mlp", "heads", "all"};

@@ -16,11 +16,25 @@ include "mlir/Pass/PassBase.td"
 // The Hessian passes' sequential mode (GPTQ, SpQR, SparseGPT; see
 // lib/Transforms/Sequential.h).
 defvar HFQ_SequentialOptions = [
-  Option<"trueSequential", "true-sequential", "bool", "false",
-         "Hessians from the calibration tokens run through the model's own "
-         "layer functions, layer by layer and within a layer in program "
-         "order, on the already rewritten linears (needs hfq import's layer "
-         "functions and a registered layer runner)">
+  Option<"sequential", "sequential", "::mlir::hfq::Sequential",
+         "::mlir::hfq::Sequential::none",
+         "where each linear's Hessian comes from (layers and linears rerun "
+         "the calibration tokens stored in the statistics through the "
+         "model's own layer functions: they need hfq import's layer "
+         "functions and a registered layer runner)",
+         [{::llvm::cl::values(
+           clEnumValN(::mlir::hfq::Sequential::none, "none",
+                      "the statistics file's: every input from the float "
+                      "model (the default: the lowest KL at 3 of the 4 "
+                      "GPTQ settings measured, see README)"),
+           clEnumValN(::mlir::hfq::Sequential::layers, "layers",
+                      "each layer's inputs from the already rewritten "
+                      "layers below it (the GPTQ reference's and "
+                      "llm-compressor's pipeline)"),
+           clEnumValN(::mlir::hfq::Sequential::linears, "linears",
+                      "layers, and within a layer each group's inputs from "
+                      "the already rewritten linears before it (the GPTQ "
+                      "reference's --true-sequential)"))}]>
 ];
 
 defvar HFQ_AffineStorageOptions = [
@@ -206,19 +220,25 @@ def GPTQ : Pass<"hfq-gptq", "::mlir::ModuleOp"> {
     The result is an `#hfq.affine` weight (`act_order = true` when groups are
     formed in permuted order).
 
-    By default each linear is quantized from the statistics of the float
-    model. With `true-sequential` the pass follows the reference's
-    sequential mode instead: it runs the calibration tokens stored in the
+    Where each linear's Hessian comes from is `sequential`. By default
+    (`none`) every linear is quantized from the statistics file's Hessians,
+    the float model's inputs. `layers` (the GPTQ reference's and
+    llm-compressor's pipeline) runs the calibration tokens stored in the
     statistics (`calibration.token_ids`, `calibration.sequence_lengths`)
     through the module's own functions (`@model.embed_tokens`,
-    `@model.layers.N`, `@head`, compiled once by a layer runner), and every
-    linear's Hessian comes from inputs produced by the already quantized
-    linears before it: inside a layer group by group in program order (the
-    linears reading one input: [q, k, v], [o], [gate, up], [down]), and each
-    layer on the outputs of the quantized layers below it (`lm_head`, when
-    selected, on the final norm of the quantized stack). The file's own
-    Hessians then serve only to check, on layer 0, that they are this
-    model's (relative difference below 1e-4; 0 when they are).
+    `@model.layers.N`, `@head`, compiled once by a layer runner): one run of
+    layer N on the outputs of the quantized layers below it gives the
+    Hessians of all its linears, they are quantized, and the quantized
+    layer's outputs feed layer N + 1 (`lm_head`, when selected, reads the
+    final norm of the quantized stack). `linears` (the reference's
+    `--true-sequential`) in addition quantizes a layer group by group in
+    program order (the linears reading one input: [q, k, v], [o], [gate,
+    up], [down]), each from the inputs the quantized groups before it
+    produce. In both the file's own Hessians serve only to check, on layer
+    0, that they are this model's (relative difference below 1e-4; 0 when
+    they are). Measured beside llm-compressor (bench/llmcompressor), `none`
+    gave the lowest KL at W4 g32 asym, W4 per channel and W3 g32, `linears`
+    at W4 g32 sym.
   }];
   let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
@@ -327,9 +347,9 @@ def SpQR : Pass<"hfq-spqr", "::mlir::ModuleOp"> {
     Defaults are the reference README's: 3-bit weights and statistics,
     groups of 16, threshold 0.2, act-order, dampening 1.0 x mean(diag H).
     The result is an `#hfq.spqr` weight; with `report`, each linear's
-    outlier count and rate go to stderr. With `true-sequential`, the
-    Hessians come from the model's own layers run on the already quantized
-    linears, as in `hfq-gptq` (the reference's `--true-sequential`).
+    outlier count and rate go to stderr. `sequential` is `hfq-gptq`'s (the
+    SpQR reference calibrates layer by layer too, with `--true-sequential`
+    for `linears`).
   }];
   let options = !listconcat([
     Option<"stats", "stats", "std::string", "\"\"",
@@ -385,10 +405,9 @@ def Prune : Pass<"hfq-prune", "::mlir::ModuleOp"> {
     - `sparsegpt`: SparseGPT from the calibration statistics `stats`
       (H = 2 XᵀX / N) with `damp`, `block-size`, unstructured `sparsity` or
       `pattern=N:M`, and with `bits` > 0 joint per-channel quantization;
-      with `true-sequential`, Hessians from the model's own layers run on
-      the already pruned linears, as in `hfq-gptq` (the SparseGPT
-      reference prunes a layer's linears together on the pruned layers
-      below; this order is finer: within a layer too).
+      `sequential` as in `hfq-gptq` (`layers` is the SparseGPT reference's
+      order: a layer's linears pruned together on the pruned layers
+      below).
     N:M results become `#hfq.sparse<n, m>` weights (packed position metadata
     plus the kept values); unstructured and structured results
     `#hfq.bitmask` weights (compressed-tensors' sparse-bitmask layout: a bit

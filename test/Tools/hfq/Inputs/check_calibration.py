@@ -10,7 +10,7 @@ mean |x|, max |x| and token count (relative tolerance 1e-5: the model computes
 in float32). For every linear, invariants are checked: XᵀX symmetric with a
 non-negative diagonal, mean(x²) >= (mean|x|)², max|x|² >= mean(x²), and
 linears sharing an input carry identical statistics. The sample lengths and
-token ids stored for true-sequential GPTQ must be the samples'.
+token ids stored for sequential GPTQ must be the samples'.
 """
 import json
 import math
