@@ -445,7 +445,7 @@ struct AWQPass : mlir::hfq::impl::AWQBase<AWQPass> {
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
         PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
-        /*scaleEncoding=*/{}, packZeros && !symmetric);
+        /*scaleEncoding=*/{}, /*zeroEncoding=*/{}, packZeros && !symmetric);
     if (failed(rewriteLinearWeights(
             module, selection, "awq", report,
             [&](LinearOp, llvm::ArrayRef<float> w, int64_t rows,

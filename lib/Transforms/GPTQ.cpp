@@ -76,7 +76,7 @@ struct GPTQPass : mlir::hfq::impl::GPTQBase<GPTQPass> {
         int64_t(groupSize),
         symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, withGIdx, 8,
         PackOrder::lsb_first, scaleStorageAttrType(&getContext(), scaleType),
-        /*scaleEncoding=*/{}, packZeros && !symmetric);
+        /*scaleEncoding=*/{}, /*zeroEncoding=*/{}, packZeros && !symmetric);
 
     // One linear: GPTQ with Hessian h; the dequantized weight is what the
     // sequential forward runs on.

@@ -143,8 +143,15 @@ void mlir::hfq::detail::setGlobalFloats(GlobalOp global,
 }
 
 llvm::Expected<std::vector<char>>
-mlir::hfq::detail::packedCodes(llvm::ArrayRef<uint8_t> codes, unsigned bits,
-                               bool msbFirst) {
+mlir::hfq::detail::packedCodes(llvm::ArrayRef<uint8_t> codes, int64_t cols,
+                               unsigned bits, bool msbFirst) {
+  if ((cols * bits) % 8 != 0 && !msbFirst) {
+    auto rows =
+        nx::packRowsPadded(codes, int64_t(codes.size()) / cols, cols, bits);
+    if (!rows)
+      return rows.takeError();
+    return std::vector<char>(rows->begin(), rows->end());
+  }
   auto packed = nx::packCodes(
       codes, bits, 8, msbFirst ? nx::BitOrder::MsbFirst : nx::BitOrder::LsbFirst);
   if (!packed)
@@ -201,7 +208,7 @@ llvm::Expected<Quantized> mlir::hfq::detail::affineParts(
   }
   SmallVector<RankedTensorType> types =
       enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
-  auto packed = packedCodes(codes, enc.getBits(),
+  auto packed = packedCodes(codes, cols, enc.getBits(),
                             enc.getOrder() == PackOrder::msb_first);
   if (!packed)
     return packed.takeError();

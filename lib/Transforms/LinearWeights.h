@@ -62,9 +62,12 @@ std::vector<T> transposed(llvm::ArrayRef<T> m, int64_t rows, int64_t cols) {
   return out;
 }
 
-/// Codes packed into 8-bit containers, as an encoding's first part.
+/// Codes of rows of `cols` packed into 8-bit containers, as an encoding's
+/// first part: one stream, or (LSB first) each row its own stream padded to
+/// whole bytes when a row does not fill them (#hfq.affine's layout).
 llvm::Expected<std::vector<char>> packedCodes(llvm::ArrayRef<uint8_t> codes,
-                                              unsigned bits, bool msbFirst);
+                                              int64_t cols, unsigned bits,
+                                              bool msbFirst);
 
 /// The numerics scale type of a scale element type (f16, bf16, else f32).
 numerics::ScaleType scaleTypeOf(Type type);

@@ -50,7 +50,8 @@ llvm::Expected<Quantized> sparseParts(SparseEncodingAttr enc,
             "row {0}, group at column {1} keeps {2} weights, the pattern {3}",
             row, g, found, n));
     }
-  auto packed = packedCodes(indices, enc.getCodeBits(), /*msbFirst=*/false);
+  auto packed = packedCodes(indices, int64_t(indices.size()) / rows,
+                            enc.getCodeBits(), /*msbFirst=*/false);
   if (!packed)
     return packed.takeError();
   auto types = enc.getPartTypes({rows, cols}, Float32Type::get(enc.getContext()));
@@ -266,7 +267,7 @@ struct PrunePass : mlir::hfq::impl::PruneBase<PrunePass> {
             &getContext(), bits, /*codeType=*/FloatType(), Granularity::channel,
             1, 0, ZeroPoint::integer, false, 8, PackOrder::lsb_first,
             scaleStorageAttrType(&getContext(), scaleType),
-            /*scaleEncoding=*/{}, packZeros);
+            /*scaleEncoding=*/{}, /*zeroEncoding=*/{}, packZeros);
         return affineParts(affine, *r.quantized, scheme, false, {}, r.weights);
       }
       if (enc)

@@ -109,19 +109,20 @@ struct QuantizeLinearsPass
     else
       scaleEncoding = AffineEncodingAttr::get(
           ctx, 8, e4m3, Granularity::tensor, 1, 0, ZeroPoint::symmetric, false,
-          8, PackOrder::lsb_first, FloatType(), {}, false);
+          8, PackOrder::lsb_first, FloatType(), {}, {}, false);
     auto granularity = group == -1  ? Granularity::tensor
                        : group == 0 ? Granularity::channel
                                     : Granularity::group;
     auto enc = AffineEncodingAttr::get(
         ctx, codeType.getWidth(), codeType, granularity, 1,
         group > 0 ? group : 0, ZeroPoint::symmetric, false, 8,
-        PackOrder::lsb_first, storedScale, scaleEncoding, false);
+        PackOrder::lsb_first, storedScale, scaleEncoding,
+        /*zeroEncoding=*/{}, false);
     SmallVector<RankedTensorType> types =
         enc.getPartTypes({rows, cols}, Float32Type::get(ctx));
     Quantized out;
     out.encoding = enc;
-    auto packed = packedCodes(q->codes, codeType.getWidth(), false);
+    auto packed = packedCodes(q->codes, cols, codeType.getWidth(), false);
     if (!packed)
       return packed.takeError();
     out.parts.push_back({types[0], std::move(*packed)});
@@ -163,7 +164,7 @@ struct QuantizeLinearsPass
           enc.getPartTypes({rows, cols}, cast<FloatType>(f32));
       Quantized out;
       out.encoding = enc;
-      auto packed = packedCodes(q->codes, 4, /*msbFirst=*/true);
+      auto packed = packedCodes(q->codes, cols, 4, /*msbFirst=*/true);
       if (!packed)
         return packed.takeError();
       out.parts.push_back({types[0], std::move(*packed)});
@@ -197,7 +198,7 @@ struct QuantizeLinearsPass
       auto enc = AffineEncodingAttr::get(
           ctx, 8, /*codeType=*/FloatType(), Granularity::channel, 1, 0,
           ZeroPoint::symmetric, false, 8, PackOrder::lsb_first, FloatType(),
-          /*scaleEncoding=*/{}, false);
+          /*scaleEncoding=*/{}, /*zeroEncoding=*/{}, false);
       return affineParts(enc, *q, scheme, false);
     }
     FloatType storedScale = scaleStorageAttrType(ctx, scaleType);
@@ -214,7 +215,7 @@ struct QuantizeLinearsPass
           groupSize > 0 ? int64_t(groupSize) : 0,
           symmetric ? ZeroPoint::symmetric : ZeroPoint::integer, false, 8,
           PackOrder::lsb_first, storedScale, /*scaleEncoding=*/{},
-          packZeros && !symmetric);
+          /*zeroEncoding=*/{}, packZeros && !symmetric);
       return affineParts(enc, *q, scheme, false);
     }
     // hqq
@@ -237,7 +238,8 @@ struct QuantizeLinearsPass
     auto enc = AffineEncodingAttr::get(
         ctx, bits, /*codeType=*/FloatType(), granularity, byRows ? 0 : 1,
         groupSize > 0 ? int64_t(groupSize) : 0, ZeroPoint::float_, false, 8,
-        PackOrder::lsb_first, storedScale, /*scaleEncoding=*/{}, false);
+        PackOrder::lsb_first, storedScale, /*scaleEncoding=*/{},
+        /*zeroEncoding=*/{}, false);
     return affineParts(enc, *q, scheme, byRows);
   }
 

@@ -1,7 +1,8 @@
 //===- SpQR.cpp - the hfq-spqr pass -----------------------------*- C++ -*-===//
 //
 // Reads each selected linear's Hessian from the calibration statistics, runs
-// numerics::quantizeSpQR and stores the result as a #hfq.spqr weight; with
+// numerics::quantizeSpQR and stores the result as a #hfq.spqr weight (an
+// #hfq.affine base with #hfq.affine-quantized statistics, CSR outliers); with
 // `report`, every linear's outlier rate goes to stderr.
 //
 //===----------------------------------------------------------------------===//
@@ -27,37 +28,66 @@ namespace nx = mlir::hfq::numerics;
 
 namespace {
 
+/// The #hfq.spqr encoding of SpQR's result: an #hfq.affine base (float
+/// zero points per row and group) whose scales and zeros are #hfq.affine
+/// codes along the output rows (axis 0, runs of statsGroupSize), under CSR
+/// outliers.
+SpQREncodingAttr spqrEncoding(MLIRContext *ctx, const nx::SpQROptions &o,
+                              int64_t outliers) {
+  auto level2 = [&](unsigned bits) -> EncodingAttrInterface {
+    return AffineEncodingAttr::get(
+        ctx, bits, /*codeType=*/FloatType(), Granularity::group, /*axis=*/0,
+        o.statsGroupSize, ZeroPoint::float_, false, 8, PackOrder::lsb_first,
+        /*scaleType=*/FloatType(), /*scaleEncoding=*/{}, /*zeroEncoding=*/{},
+        false);
+  };
+  auto base = AffineEncodingAttr::get(
+      ctx, o.bits, /*codeType=*/FloatType(), Granularity::group, /*axis=*/1,
+      o.groupSize, ZeroPoint::float_, o.actOrder, 8, PackOrder::lsb_first,
+      /*scaleType=*/FloatType(), level2(o.scaleBits), level2(o.zeroBits),
+      false);
+  return SpQREncodingAttr::get(ctx, base, outliers);
+}
+
 llvm::Expected<Quantized> spqrParts(MLIRContext *ctx, const nx::SpQRResult &r,
                                     const nx::SpQROptions &o) {
-  auto enc = SpQREncodingAttr::get(ctx, o.bits, o.groupSize, o.scaleBits,
-                                   o.zeroBits, o.statsGroupSize,
-                                   int64_t(r.outlierCols.size()), o.actOrder);
+  auto enc = spqrEncoding(ctx, o, int64_t(r.outlierCols.size()));
   SmallVector<RankedTensorType> types =
       enc.getPartTypes({r.rows, r.cols}, Float32Type::get(ctx));
   Quantized out;
   out.encoding = enc;
-  auto packed = [&](const std::vector<uint8_t> &codes, unsigned bits,
+  auto packed = [&](llvm::ArrayRef<uint8_t> codes, int64_t cols, unsigned bits,
                     RankedTensorType type) -> llvm::Error {
-    auto p = packedCodes(codes, bits, /*msbFirst=*/false);
+    auto p = packedCodes(codes, cols, bits, /*msbFirst=*/false);
     if (!p)
       return p.takeError();
     out.parts.push_back({type, std::move(*p)});
     return llvm::Error::success();
   };
-  if (llvm::Error e = packed(r.codes, o.bits, types[0]))
+  if (llvm::Error e = packed(r.codes, r.cols, o.bits, types[0]))
     return std::move(e);
-  for (auto [stats, bits, at] :
-       {std::tuple(&r.scales, o.scaleBits, 1), std::tuple(&r.zeros, o.zeroBits, 4)}) {
-    if (llvm::Error e = packed(stats->codes, bits, types[at]))
+  // numerics keeps the statistics [groups, rows] and [groups, runs]; the
+  // affine layout is the weight's, [rows, groups] and [runs, groups].
+  const int64_t groups = r.cols / o.groupSize;
+  const int64_t runs = r.rows / o.statsGroupSize;
+  unsigned at = 1;
+  for (auto [stats, bits] :
+       {std::pair(&r.scales, o.scaleBits), std::pair(&r.zeros, o.zeroBits)}) {
+    if (llvm::Error e =
+            packed(transposed<uint8_t>(stats->codes, groups, r.rows), groups,
+                   bits, types[at]))
       return std::move(e);
-    out.parts.push_back({types[at + 1], bytesOf<float>(stats->scales)});
-    out.parts.push_back({types[at + 2], bytesOf<float>(stats->zeros)});
+    out.parts.push_back({types[at + 1], bytesOf<float>(transposed<float>(
+                                            stats->scales, groups, runs))});
+    out.parts.push_back({types[at + 2], bytesOf<float>(transposed<float>(
+                                            stats->zeros, groups, runs))});
+    at += 3;
   }
-  out.parts.push_back({types[7], bytesOf<int32_t>(r.rowPtr)});
-  out.parts.push_back({types[8], bytesOf<int32_t>(r.outlierCols)});
-  out.parts.push_back({types[9], bytesOf<uint16_t>(r.outlierValues)});
   if (o.actOrder)
-    out.parts.push_back({types[10], bytesOf<int32_t>(r.gIdx)});
+    out.parts.push_back({types[at++], bytesOf<int32_t>(r.gIdx)});
+  out.parts.push_back({types[at++], bytesOf<int32_t>(r.rowPtr)});
+  out.parts.push_back({types[at++], bytesOf<int32_t>(r.outlierCols)});
+  out.parts.push_back({types[at], bytesOf<uint16_t>(r.outlierValues)});
   out.dequantized = nx::dequantizeSpQR(r, o);
   return out;
 }

@@ -11,22 +11,23 @@
 
 // A 16x32 weight with a few large entries (every 53rd is 6x the rest): SpQR
 // keeps 3-bit codes in groups of 16 inputs, their scales and zeros
-// quantized to 3 bits per 16 rows with float second-level statistics, and
+// quantized to 3 bits per 16 rows with float second-level statistics (an
+// #hfq.affine base whose scales and zeros are #hfq.affine codes along the
+// rows: 2 groups of 3 bits pad to one byte a row), act-order's g_idx, and
 // the entries whose Hessian-weighted error exceeds the threshold as float16
-// outliers in CSR form (row pointers, columns, values), with act-order's
-// g_idx last.
+// outliers in CSR form (row pointers, columns, values).
 
 // CHECK: hfq.quantization = {act_order = true, bits = 3 : i64, {{.*}}method = "spqr", outlier_threshold = 2.000000e-01 : f64, outliers = [[N:[1-9][0-9]*]] : i64
-// CHECK: hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = [[N]], act_order = true>> = [
-// CHECK-SAME: : tensor<16x12xi8>, {{.*}} : tensor<2x6xi8>, {{.*}} : tensor<2x1xf32>, {{.*}} : tensor<2x1xf32>, {{.*}} : tensor<2x6xi8>, {{.*}} : tensor<2x1xf32>, {{.*}} : tensor<2x1xf32>, {{.*}} : tensor<17xi32>, {{.*}} : tensor<[[N]]xi32>, {{.*}} : tensor<[[N]]xf16>, {{.*}} : tensor<32xi32>]
+// CHECK: hfq.global @model.layers.0.mlp.up_proj.weight : !hfq.qtensor<16x32xf32, #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = [[N]]>> = [
+// CHECK-SAME: : tensor<16x12xi8>, {{.*}} : tensor<16x1xi8>, {{.*}} : tensor<1x2xf32>, {{.*}} : tensor<1x2xf32>, {{.*}} : tensor<16x1xi8>, {{.*}} : tensor<1x2xf32>, {{.*}} : tensor<1x2xf32>, {{.*}} : tensor<32xi32>, {{.*}} : tensor<17xi32>, {{.*}} : tensor<[[N]]xi32>, {{.*}} : tensor<[[N]]xf16>]
 // CHECK: hfq.linear %{{.*}}, %{{.*}} : tensor<3x32xf32>, !hfq.qtensor<16x32xf32, #hfq.spqr<
 
 // REPORT: model.layers.0.mlp.up_proj: [[N:[1-9][0-9]*]] outliers ({{[0-9.]+}}% of weights), dampening 1.00 x mean(diag H), 0 dead inputs
 // REPORT: quantized model.layers.0.mlp.up_proj [16x32] spqr: rel_rmse
 // REPORT: spqr: [[N]] outliers in 512 weights
 
-// NONE: #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 0, act_order = true>
-// STATIC: #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = {{[0-9]+}}>>
+// NONE: #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = 0>
+// STATIC: #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = {{[0-9]+}}>>
 
 // NOSTATS: error: hfq-spqr needs stats=<file> (from hfq calibrate)
 // OTHER: error: model.layers.0.mlp.up_proj: {{.*}}other.safetensors has no statistics for 'model.layers.0.mlp.up_proj'

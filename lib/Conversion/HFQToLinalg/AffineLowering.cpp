@@ -83,6 +83,11 @@ Value dequantizeAffine(OpBuilder &b, Location loc, QTensorType type,
                          : Value();
   bool hasZeros = enc.getZeroPoint() != ZeroPoint::symmetric;
   Value zeros = hasZeros ? parts[1 + scaleParts] : Value();
+  // So do quantized float zeros (SpQR's second level).
+  if (EncodingAttrInterface nested = enc.getZeroEncoding())
+    zeros =
+        dequantizeNested(b, loc, nested, enc.getGroupShape(shape), elemType,
+                         parts.slice(1 + scaleParts, enc.getNumZeroParts()));
   if (enc.getPackedZeros())
     zeros = unpackCodes(b, loc, zeros, enc.getGroupShape(shape), enc.getBits(),
                         8, PackOrder::lsb_first);

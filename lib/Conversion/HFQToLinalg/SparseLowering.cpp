@@ -3,7 +3,7 @@
 //
 // Encodings whose structure comes from a pass, so they only dequantize:
 // N:M sparsity (#hfq.sparse), the compressed-tensors bitmask
-// (#hfq.bitmask), and SpQR's two-level statistics with CSR outliers
+// (#hfq.bitmask), and SpQR's CSR outliers over its base encoding
 // (#hfq.spqr).
 //
 //===----------------------------------------------------------------------===//
@@ -52,45 +52,18 @@ Value dequantizeSparse(OpBuilder &b, Location loc, QTensorType type,
       });
 }
 
-/// SpQR: two-level statistics, then the float16 outliers written over
-/// the dense result row by row (CSR).
+/// SpQR: the base encoding's dequantized weight (through its own lowering:
+/// two-level affine statistics), then the float16 outliers written over it
+/// row by row (CSR).
 Value dequantizeSpQR(OpBuilder &b, Location loc, QTensorType type,
                      SpQREncodingAttr enc, ValueRange parts) {
   ArrayRef<int64_t> shape = type.getShape();
   Type elemType = type.getElementType();
-  const int64_t out = shape[0], in = shape[1], groups = in / enc.getGroupSize();
-  Value codes = unpackCodes(b, loc, parts[0], shape, enc.getBits(), 8,
-                            PackOrder::lsb_first);
-  Value scaleCodes = unpackCodes(b, loc, parts[1], {groups, out},
-                                 enc.getScaleBits(), 8, PackOrder::lsb_first);
-  Value zeroCodes = unpackCodes(b, loc, parts[4], {groups, out},
-                                enc.getZeroBits(), 8, PackOrder::lsb_first);
-  Value gIdx = enc.getActOrder() ? parts[10] : Value();
-  Value dense = generateTensor(
-      b, loc, shape, elemType, [&](Emitter &e, ValueRange ivs) -> Value {
-        Value r = ivs[0], c = ivs[1];
-        Value g =
-            gIdx ? arith::IndexCastOp::create(e.b, e.loc, e.b.getIndexType(),
-                                              e.extract(gIdx, {c}))
-                 : Value(arith::DivUIOp::create(e.b, e.loc, c,
-                                                e.index(enc.getGroupSize())));
-        Value k = arith::DivUIOp::create(e.b, e.loc, r,
-                                         e.index(enc.getStatsGroupSize()));
-        auto level2 = [&](Value codesT, Value scales, Value zeros) {
-          Value code = arith::SIToFPOp::create(e.b, e.loc, elemType,
-                                               e.extract(codesT, {g, r}));
-          return arith::MulFOp::create(
-              e.b, e.loc, e.extract(scales, {g, k}),
-              arith::SubFOp::create(e.b, e.loc, code,
-                                    e.extract(zeros, {g, k})));
-        };
-        Value s = level2(scaleCodes, parts[2], parts[3]);
-        Value z = level2(zeroCodes, parts[5], parts[6]);
-        Value q = arith::SIToFPOp::create(e.b, e.loc, elemType,
-                                          e.extract(codes, ivs));
-        return arith::MulFOp::create(e.b, e.loc, s,
-                                     arith::SubFOp::create(e.b, e.loc, q, z));
-      });
+  const int64_t out = shape[0];
+  const unsigned n = enc.getNumBaseParts();
+  Value dense = dequantizeNested(b, loc, enc.getBase(), shape,
+                                 type.getElementType(), parts.take_front(n));
+  parts = parts.drop_front(n);
   if (enc.getOutliers() == 0)
     return dense;
   Emitter top{b, loc};
@@ -102,14 +75,14 @@ Value dequantizeSpQR(OpBuilder &b, Location loc, QTensorType type,
       [&](OpBuilder &rb, Location rl, Value r, ValueRange acc) {
         Emitter re{rb, rl};
         Value next = arith::AddIOp::create(rb, rl, r, re.index(1));
-        Value first = toIndex(re, re.extract(parts[7], {r}));
-        Value last = toIndex(re, re.extract(parts[7], {next}));
+        Value first = toIndex(re, re.extract(parts[0], {r}));
+        Value last = toIndex(re, re.extract(parts[0], {next}));
         auto entries = scf::ForOp::create(
             rb, rl, first, last, re.index(1), acc,
             [&](OpBuilder &kb, Location kl, Value k, ValueRange t) {
               Emitter ke{kb, kl};
-              Value col = toIndex(ke, ke.extract(parts[8], {k}));
-              Value v = ke.castFloat(ke.extract(parts[9], {k}), elemType);
+              Value col = toIndex(ke, ke.extract(parts[1], {k}));
+              Value v = ke.castFloat(ke.extract(parts[2], {k}), elemType);
               Value updated =
                   tensor::InsertOp::create(kb, kl, v, t[0], ValueRange{r, col});
               scf::YieldOp::create(kb, kl, ValueRange{updated});

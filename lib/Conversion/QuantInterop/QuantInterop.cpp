@@ -155,7 +155,8 @@ mlir::hfq::convertQuantToHFQ(const QuantConstant &value,
       granularity == Granularity::group ? groupSize : 0,
       symmetric ? ZeroPoint::symmetric : ZeroPoint::integer,
       /*actOrder=*/false, /*storageBits=*/8, PackOrder::lsb_first,
-      /*scaleType=*/FloatType(), /*scaleEncoding=*/{}, /*packedZeros=*/false);
+      /*scaleType=*/FloatType(), /*scaleEncoding=*/{}, /*zeroEncoding=*/{},
+      /*packedZeros=*/false);
   QTensorType type = QTensorType::getChecked(
       emitError, ctx, shape, expressed, cast<EncodingAttrInterface>(encoding));
   if (!type)

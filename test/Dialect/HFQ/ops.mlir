@@ -13,6 +13,16 @@ func.func @affine_group(%c: tensor<4x32xi8>, %s: tensor<4x2xf32>, %z: tensor<4x2
   return %q : !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer>>
 }
 
+// A row of ten 3-bit codes (30 bits) is its own stream, padded to 4 bytes.
+// CHECK-LABEL: func @affine_padded_rows
+// CHECK: tensor<4x4xi8>, tensor<4x1xf32>, tensor<4x1xi32> -> !hfq.qtensor<4x10xf32, #hfq.affine<bits = 3, granularity = channel, zero_point = integer>>
+func.func @affine_padded_rows(%c: tensor<4x4xi8>, %s: tensor<4x1xf32>, %z: tensor<4x1xi32>)
+    -> !hfq.qtensor<4x10xf32, #hfq.affine<bits = 3, granularity = channel, zero_point = integer>> {
+  %q = hfq.assemble %c, %s, %z : tensor<4x4xi8>, tensor<4x1xf32>, tensor<4x1xi32>
+      -> !hfq.qtensor<4x10xf32, #hfq.affine<bits = 3, granularity = channel, zero_point = integer>>
+  return %q : !hfq.qtensor<4x10xf32, #hfq.affine<bits = 3, granularity = channel, zero_point = integer>>
+}
+
 // Defaults (axis = 1, act_order = false, storage_bits = 8, lsb_first) are
 // elided when printed; explicit non-defaults survive.
 // CHECK-LABEL: func @affine_variants
@@ -83,10 +93,10 @@ func.func @sparse_round_trip(%i: tensor<4x8xi8>, %v: tensor<4x32xf32>, %x: tenso
 }
 
 // CHECK-LABEL: func.func @spqr_round_trip
-// CHECK: hfq.assemble {{.*}} -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
-func.func @spqr_round_trip(%c: tensor<16x12xi8>, %sc: tensor<2x6xi8>, %ss: tensor<2x1xf32>, %sz: tensor<2x1xf32>, %zc: tensor<2x6xi8>, %zs: tensor<2x1xf32>, %zz: tensor<2x1xf32>, %rp: tensor<17xi32>, %oc: tensor<2xi32>, %ov: tensor<2xf16>, %g: tensor<32xi32>) -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>> {
-  %q = hfq.assemble %c, %sc, %ss, %sz, %zc, %zs, %zz, %rp, %oc, %ov, %g : tensor<16x12xi8>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x6xi8>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<17xi32>, tensor<2xi32>, tensor<2xf16>, tensor<32xi32> -> !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
-  return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3, stats_group_size = 16, outliers = 2, act_order = true>>
+// CHECK: hfq.assemble {{.*}} -> !hfq.qtensor<16x32xf32, #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = 2>>
+func.func @spqr_round_trip(%c: tensor<16x12xi8>, %sc: tensor<16x1xi8>, %ss: tensor<1x2xf32>, %sz: tensor<1x2xf32>, %zc: tensor<16x1xi8>, %zs: tensor<1x2xf32>, %zz: tensor<1x2xf32>, %g: tensor<32xi32>, %rp: tensor<17xi32>, %oc: tensor<2xi32>, %ov: tensor<2xf16>) -> !hfq.qtensor<16x32xf32, #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = 2>> {
+  %q = hfq.assemble %c, %sc, %ss, %sz, %zc, %zs, %zz, %g, %rp, %oc, %ov : tensor<16x12xi8>, tensor<16x1xi8>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<16x1xi8>, tensor<1x2xf32>, tensor<1x2xf32>, tensor<32xi32>, tensor<17xi32>, tensor<2xi32>, tensor<2xf16> -> !hfq.qtensor<16x32xf32, #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = 2>>
+  return %q : !hfq.qtensor<16x32xf32, #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group, group_size = 16, zero_point = float, act_order = true, scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>, zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0, group_size = 16, zero_point = float>>, outliers = 2>>
 }
 
 // CHECK-LABEL: func.func @bitmask_round_trip

@@ -51,7 +51,7 @@ static LogicalResult verifyStorage(function_ref<InFlightDiagnostic()> emitError,
 static LogicalResult
 verifyPackedLastDim(function_ref<InFlightDiagnostic()> emitError,
                     ArrayRef<int64_t> shape, unsigned codeBits,
-                    unsigned storageBits) {
+                    unsigned storageBits, bool padRows = false) {
   if (shape.empty())
     return emitError() << "quantized tensors must have rank >= 1";
   // Bounded so that element counts and bit offsets never overflow int64.
@@ -65,7 +65,7 @@ verifyPackedLastDim(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "quantized tensors may have at most 2^48 elements";
     elements *= d;
   }
-  if ((shape.back() * codeBits) % storageBits != 0)
+  if (!padRows && (shape.back() * codeBits) % storageBits != 0)
     return emitError() << "last dimension " << shape.back() << " of "
                        << codeBits << "-bit codes does not fill whole "
                        << storageBits << "-bit containers";
@@ -103,8 +103,10 @@ static LogicalResult verifyNestedPartData(EncodingAttrInterface nested,
 static RankedTensorType packedCodesType(ArrayRef<int64_t> shape,
                                         unsigned codeBits,
                                         unsigned storageBits, MLIRContext *ctx) {
+  // Each row its own stream, padded to whole containers (affine only; the
+  // other encodings' rows fill them).
   SmallVector<int64_t> packed(shape);
-  packed.back() = shape.back() * codeBits / storageBits;
+  packed.back() = llvm::divideCeil(shape.back() * codeBits, storageBits);
   return RankedTensorType::get(packed, IntegerType::get(ctx, storageBits));
 }
 
@@ -117,7 +119,7 @@ LogicalResult AffineEncodingAttr::verify(
     FloatType codeType, Granularity granularity, int64_t axis,
     int64_t groupSize, ZeroPoint zeroPoint, bool actOrder, unsigned storageBits,
     PackOrder order, FloatType scaleType, EncodingAttrInterface scaleEncoding,
-    bool packedZeros) {
+    EncodingAttrInterface zeroEncoding, bool packedZeros) {
   if (scaleType && !scaleType.isF16() && !scaleType.isBF16() &&
       !scaleType.isF32() &&
       !isa<Float8E4M3FNType, Float8E8M0FNUType>(scaleType))
@@ -142,6 +144,13 @@ LogicalResult AffineEncodingAttr::verify(
       return emitError() << "float codes (code_type) need zero_point = "
                             "symmetric";
   }
+  if (zeroEncoding && zeroPoint != ZeroPoint::float_)
+    return emitError() << "zero_encoding quantizes float zero points: it "
+                          "needs zero_point = float";
+  if (zeroEncoding && scaleType)
+    return emitError() << "scale_type and zero_encoding exclude each other: "
+                          "quantized zeros take their types from their "
+                          "encoding";
   if (packedZeros && zeroPoint != ZeroPoint::integer &&
       zeroPoint != ZeroPoint::integer_minus_one)
     return emitError() << "packed_zeros needs integer zero points";
@@ -175,8 +184,8 @@ unsigned AffineEncodingAttr::getCodeBits() const { return getBits(); }
 LogicalResult AffineEncodingAttr::verifyForShape(
     function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
     FloatType elementType) const {
-  if (failed(verifyPackedLastDim(emitError, shape, getBits(),
-                                 getStorageBits())))
+  if (failed(verifyPackedLastDim(emitError, shape, getBits(), getStorageBits(),
+                                 /*padRows=*/true)))
     return failure();
   if (getAxis() >= int64_t(shape.size()))
     return emitError() << "axis " << getAxis() << " is out of range for rank "
@@ -187,9 +196,15 @@ LogicalResult AffineEncodingAttr::verifyForShape(
                        << " does not divide dimension " << getAxis()
                        << " of size " << shape[getAxis()];
   if (EncodingAttrInterface nested = getScaleEncoding())
-    return nested.verifyForShape(
-        [&] { return emitError() << "scale_encoding of the scales: "; },
-        getGroupShape(shape), elementType);
+    if (failed(nested.verifyForShape(
+            [&] { return emitError() << "scale_encoding of the scales: "; },
+            getGroupShape(shape), elementType)))
+      return failure();
+  if (EncodingAttrInterface nested = getZeroEncoding())
+    if (failed(nested.verifyForShape(
+            [&] { return emitError() << "zero_encoding of the zeros: "; },
+            getGroupShape(shape), elementType)))
+      return failure();
   return success();
 }
 
@@ -208,11 +223,18 @@ unsigned AffineEncodingAttr::getNumScaleParts() const {
   return nested ? nested.getPartNames().size() : 1;
 }
 
+unsigned AffineEncodingAttr::getNumZeroParts() const {
+  if (getZeroPoint() == ZeroPoint::symmetric)
+    return 0;
+  EncodingAttrInterface nested = getZeroEncoding();
+  return nested ? nested.getPartNames().size() : 1;
+}
+
 SmallVector<StringRef> AffineEncodingAttr::getPartNames() const {
   SmallVector<StringRef> names = {"codes"};
   appendPartNames(names, "scales", getScaleEncoding(), getContext());
   if (getZeroPoint() != ZeroPoint::symmetric)
-    names.push_back("zeros");
+    appendPartNames(names, "zeros", getZeroEncoding(), getContext());
   if (getActOrder())
     names.push_back("g_idx");
   return names;
@@ -230,7 +252,9 @@ AffineEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
     llvm::append_range(parts, nested.getPartTypes(groupShape, elementType));
   else
     parts.push_back(RankedTensorType::get(groupShape, scaleType));
-  if (getZeroPoint() == ZeroPoint::float_) {
+  if (EncodingAttrInterface nested = getZeroEncoding()) {
+    llvm::append_range(parts, nested.getPartTypes(groupShape, elementType));
+  } else if (getZeroPoint() == ZeroPoint::float_) {
     parts.push_back(RankedTensorType::get(groupShape, scaleType));
   } else if (getPackedZeros()) {
     // Each row its own bit stream, padded to whole bytes.
@@ -446,24 +470,23 @@ BitmaskEncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
 
 LogicalResult
 SpQREncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                         unsigned bits, int64_t groupSize, unsigned scaleBits,
-                         unsigned zeroBits, int64_t statsGroupSize,
-                         int64_t outliers, bool actOrder) {
-  for (auto [name, b] : {std::pair("bits", bits),
-                         std::pair("scale_bits", scaleBits),
-                         std::pair("zero_bits", zeroBits)})
-    if (b < 2 || b > 8)
-      return emitError() << name << " must be in 2..8, got " << b;
-  if (groupSize <= 0 || statsGroupSize <= 0)
-    return emitError() << "group_size and stats_group_size must be positive";
+                         EncodingAttrInterface base, int64_t outliers) {
+  if (!base)
+    return emitError() << "spqr needs a base encoding";
+  if (isa<SpQREncodingAttr>(base))
+    return emitError() << "a spqr base cannot itself be spqr";
   if (outliers < 0)
     return emitError() << "outliers must be >= 0, got " << outliers;
   return success();
 }
 
-unsigned SpQREncodingAttr::getCodeBits() const { return getBits(); }
-unsigned SpQREncodingAttr::getStorageBits() const { return 8; }
-PackOrder SpQREncodingAttr::getOrder() const { return PackOrder::lsb_first; }
+unsigned SpQREncodingAttr::getCodeBits() const {
+  return getBase().getCodeBits();
+}
+unsigned SpQREncodingAttr::getStorageBits() const {
+  return getBase().getStorageBits();
+}
+PackOrder SpQREncodingAttr::getOrder() const { return getBase().getOrder(); }
 
 LogicalResult SpQREncodingAttr::verifyForShape(
     function_ref<InFlightDiagnostic()> emitError, ArrayRef<int64_t> shape,
@@ -471,31 +494,15 @@ LogicalResult SpQREncodingAttr::verifyForShape(
   if (shape.size() != 2)
     return emitError() << "spqr encodes [out, in] weights, got rank "
                        << shape.size();
-  const int64_t out = shape[0], in = shape[1];
-  if (in % getGroupSize() != 0)
-    return emitError() << "group_size " << getGroupSize()
-                       << " does not divide the input dimension " << in;
-  if (out % getStatsGroupSize() != 0)
-    return emitError() << "stats_group_size " << getStatsGroupSize()
-                       << " does not divide the output dimension " << out;
-  if (getOutliers() > out * in)
-    return emitError() << getOutliers() << " outliers in " << out * in
-                       << " weights";
-  const int64_t groups = in / getGroupSize();
-  if (failed(verifyPackedLastDim(emitError, shape, getBits(), 8)) ||
-      failed(verifyPackedLastDim(emitError, {groups, out}, getScaleBits(), 8)) ||
-      failed(verifyPackedLastDim(emitError, {groups, out}, getZeroBits(), 8)))
-    return failure();
-  return success();
+  if (getOutliers() > shape[0] * shape[1])
+    return emitError() << getOutliers() << " outliers in "
+                       << shape[0] * shape[1] << " weights";
+  return getBase().verifyForShape(emitError, shape, elementType);
 }
 
 SmallVector<StringRef> SpQREncodingAttr::getPartNames() const {
-  SmallVector<StringRef> names = {
-      "codes",        "scale_codes",     "scale_scales", "scale_zeros",
-      "zero_codes",   "zero_scales",     "zero_zeros",   "outlier_row_ptr",
-      "outlier_cols", "outlier_values"};
-  if (getActOrder())
-    names.push_back("g_idx");
+  SmallVector<StringRef> names = getBase().getPartNames();
+  names.append({"outlier_row_ptr", "outlier_cols", "outlier_values"});
   return names;
 }
 
@@ -503,23 +510,12 @@ SmallVector<RankedTensorType>
 SpQREncodingAttr::getPartTypes(ArrayRef<int64_t> shape,
                                FloatType elementType) const {
   MLIRContext *ctx = getContext();
-  const int64_t out = shape[0], in = shape[1], groups = in / getGroupSize();
-  const int64_t runs = out / getStatsGroupSize();
   auto i32 = IntegerType::get(ctx, 32);
-  auto stats = RankedTensorType::get({groups, runs}, elementType);
-  SmallVector<RankedTensorType> types = {
-      packedCodesType(shape, getBits(), 8, ctx),
-      packedCodesType({groups, out}, getScaleBits(), 8, ctx),
-      stats,
-      stats,
-      packedCodesType({groups, out}, getZeroBits(), 8, ctx),
-      stats,
-      stats,
-      RankedTensorType::get({out + 1}, i32),
-      RankedTensorType::get({getOutliers()}, i32),
-      RankedTensorType::get({getOutliers()}, Float16Type::get(ctx))};
-  if (getActOrder())
-    types.push_back(RankedTensorType::get({in}, i32));
+  SmallVector<RankedTensorType> types =
+      getBase().getPartTypes(shape, elementType);
+  types.append({RankedTensorType::get({shape[0] + 1}, i32),
+                RankedTensorType::get({getOutliers()}, i32),
+                RankedTensorType::get({getOutliers()}, Float16Type::get(ctx))});
   return types;
 }
 
@@ -554,6 +550,11 @@ LogicalResult AffineEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
                                     parts.slice(1, getNumScaleParts()),
                                     report)))
       return failure();
+  if (EncodingAttrInterface nested = getZeroEncoding())
+    if (failed(verifyNestedPartData(
+            nested, "zeros", getGroupShape(shape),
+            parts.slice(1 + getNumScaleParts(), getNumZeroParts()), report)))
+      return failure();
   if (!getActOrder())
     return success();
   return verifyGroupIndex(parts.back(), getGroupShape(shape)[getAxis()],
@@ -563,10 +564,10 @@ LogicalResult AffineEncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
 LogicalResult SpQREncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
                                                ArrayRef<ArrayRef<char>> parts,
                                                ReportFn report) const {
-  if (getActOrder() &&
-      failed(verifyGroupIndex(parts[10], shape[1] / getGroupSize(), report)))
+  const unsigned n = getNumBaseParts();
+  if (failed(getBase().verifyPartData(shape, parts.take_front(n), report)))
     return failure();
-  std::vector<int32_t> rowPtr = valuesOf<int32_t>(parts[7]);
+  std::vector<int32_t> rowPtr = valuesOf<int32_t>(parts[n]);
   if (rowPtr.empty() || rowPtr.front() != 0 || rowPtr.back() != getOutliers() ||
       !std::is_sorted(rowPtr.begin(), rowPtr.end())) {
     report("outlier_row_ptr",
@@ -575,7 +576,7 @@ LogicalResult SpQREncodingAttr::verifyPartData(ArrayRef<int64_t> shape,
                          getOutliers()));
     return failure();
   }
-  for (int32_t c : valuesOf<int32_t>(parts[8]))
+  for (int32_t c : valuesOf<int32_t>(parts[n + 1]))
     if (c < 0 || c >= shape[1]) {
       report("outlier_cols",
              llvm::formatv("column {0} outside [0, {1})", c, shape[1]));

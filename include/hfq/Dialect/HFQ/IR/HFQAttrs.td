@@ -58,7 +58,9 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     scales (the group shape, in the weight's element type) is stored in
     that encoding, and its parts take the place of `scales`, named
     `scales.<part>` (NVFP4: `f8E4M3FN` codes per 16 weights under one `f32`
-    scale per tensor). Each level dequantizes through its own encoding.
+    scale per tensor). Likewise `zero_encoding` quantizes float zero points
+    (`zero_point = float`; parts `zeros.<part>`: SpQR's second level). Each
+    level dequantizes through its own encoding.
 
     `act_order` (GPTQ desc_act) adds an `i32` part `g_idx` with one entry per
     index along `axis`: the group that index belongs to, replacing the
@@ -66,7 +68,9 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
 
     Codes are packed along the last dimension into `storage_bits`-wide
     containers as a bit stream in `order` (a code may straddle two containers
-    when `bits` does not divide `storage_bits`, as GPTQ's 3-bit layout does).
+    when `bits` does not divide `storage_bits`, as GPTQ's 3-bit layout does);
+    when a row's codes do not fill whole containers, each row is its own
+    stream, padded to whole containers (18 3-bit codes take 7 bytes).
     Format-specific shuffles (AWQ's nibble interleave, GGUF's half-block
     split) are applied by the exporters, not encoded here.
 
@@ -97,6 +101,7 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     HFQ_DefaultEnumParameter<HFQ_PackOrder, "::mlir::hfq::PackOrder::lsb_first">:$order,
     OptionalParameter<"::mlir::FloatType">:$scale_type,
     OptionalParameter<"::mlir::hfq::EncodingAttrInterface">:$scale_encoding,
+    OptionalParameter<"::mlir::hfq::EncodingAttrInterface">:$zero_encoding,
     DefaultValuedParameter<"bool", "false">:$packed_zeros
   );
   let assemblyFormat = "`<` struct(params) `>`";
@@ -111,11 +116,14 @@ def HFQ_AffineEncodingAttr : HFQ_Attr<"AffineEncoding", "affine",
     ::llvm::SmallVector<int64_t> getGroupShape(::llvm::ArrayRef<int64_t> shape) const;
     /// How many parts the scales take (1, or the scale_encoding's parts).
     unsigned getNumScaleParts() const;
+    /// How many parts the zeros take (0 when symmetric, 1, or the
+    /// zero_encoding's parts).
+    unsigned getNumZeroParts() const;
     /// Integer codes with scales stored as f16/bf16/f32 (no float codes, no
     /// 8-bit or quantized scales): what hfq.quantize, LLM.int8 and
     /// !quant.uniform can take.
     bool hasIntegerCodesAndPlainScales() const {
-      return !getCodeType() && !getScaleEncoding() &&
+      return !getCodeType() && !getScaleEncoding() && !getZeroEncoding() &&
              !::mlir::hfq::isNarrowFloat(getScaleType());
     }
     /// Largest code value, 2^bits - 1.
@@ -237,44 +245,49 @@ def HFQ_BitmaskEncodingAttr : HFQ_Attr<"BitmaskEncoding", "bitmask",
 def HFQ_SpQREncodingAttr : HFQ_Attr<"SpQREncoding", "spqr",
     [DeclareAttrInterfaceMethods<HFQ_EncodingAttrInterface,
         ["verifyPartData"]>]> {
-  let summary = "SpQR: small groups, quantized statistics, sparse outliers";
+  let summary = "SpQR: a base encoding with float16 outliers written over it";
   let description = [{
-    SpQR's representation of an `[out, in]` weight (numerics/SpQR.h): codes
-    `q` of `bits` bits; for every group of `group_size` input columns (or
-    the group `g_idx[c]` of column `c` with `act_order`) and every row, a
-    scale and a float zero point, themselves stored as `scale_bits` /
-    `zero_bits` codes with one float scale and zero per run of
-    `stats_group_size` rows; and `outliers` weights kept in float16 in CSR
-    form. Element `(r, c)` with group `g` and run `k = r / stats_group_size`:
+    SpQR's representation of an `[out, in]` weight (numerics/SpQR.h): the
+    weight as `base` decodes it, with `outliers` weights replaced by float16
+    values kept in CSR form. SpQR's base is one `#hfq.affine`: `bits`-bit
+    codes with a float zero point per row and group of `group_size` input
+    columns (or the group `g_idx[c]` with `act_order`), whose scales and
+    zeros are themselves `#hfq.affine`-quantized along the output dimension
+    (`axis = 0`), `scale_bits` / `zero_bits` codes with one float scale and
+    zero per run of `stats_group_size` rows:
 
-      s = scale_scales[g, k] (scale_codes[g, r] - scale_zeros[g, k])
-      z = zero_scales[g, k] (zero_codes[g, r] - zero_zeros[g, k])
-      w = s (q[r, c] - z), or the outlier value when (r, c) is one.
+      s = scales.scales[k, g] (scales.codes[r, g] - scales.zeros[k, g])
+      z = zeros.scales[k, g] (zeros.codes[r, g] - zeros.zeros[k, g])
+      w = s (q[r, c] - z), or the outlier value when (r, c) is one,
 
-    Parts: `codes` [out, in·bits/8] i8, `scale_codes` [groups, out·
-    scale_bits/8] i8, `scale_scales`, `scale_zeros` [groups, out /
-    stats_group_size] (element type), `zero_codes`, `zero_scales`,
-    `zero_zeros` likewise, `outlier_row_ptr` i32 [out + 1], `outlier_cols`
-    i32 [outliers], `outlier_values` f16 [outliers], and with `act_order`
-    `g_idx` i32 [in]. Codes are packed lsb-first along the last dimension.
-    Produced by `hfq-spqr`, not by `hfq.quantize`.
+    for element `(r, c)` in group `g`, `k = r / stats_group_size`.
+
+    Parts: the base's (for SpQR `codes`, `scales.codes`, `scales.scales`,
+    `scales.zeros`, `zeros.codes`, `zeros.scales`, `zeros.zeros`, `g_idx`),
+    then `outlier_row_ptr` i32 [out + 1], `outlier_cols` i32 [outliers] and
+    `outlier_values` f16 [outliers]. Produced by `hfq-spqr`, not by
+    `hfq.quantize`.
 
     ```mlir
-    #hfq.spqr<bits = 3, group_size = 16, scale_bits = 3, zero_bits = 3,
-              stats_group_size = 16, outliers = 1234, act_order = true>
+    #hfq.spqr<base = #hfq.affine<bits = 3, granularity = group,
+        group_size = 16, zero_point = float, act_order = true,
+        scale_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0,
+            group_size = 16, zero_point = float>,
+        zero_encoding = #hfq.affine<bits = 3, granularity = group, axis = 0,
+            group_size = 16, zero_point = float>>,
+      outliers = 1234>
     ```
   }];
   let parameters = (ins
-    "unsigned":$bits,
-    "int64_t":$group_size,
-    "unsigned":$scale_bits,
-    "unsigned":$zero_bits,
-    "int64_t":$stats_group_size,
-    "int64_t":$outliers,
-    DefaultValuedParameter<"bool", "false">:$act_order
+    "::mlir::hfq::EncodingAttrInterface":$base,
+    "int64_t":$outliers
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Number of parts of the base encoding (the outlier parts follow).
+    unsigned getNumBaseParts() const { return getBase().getPartNames().size(); }
+  }];
 }
 
 def HFQ_ParameterAttr : HFQ_Attr<"Parameter", "param"> {
