@@ -163,7 +163,7 @@ private:
   LayerModule layers;
   llvm::StringMap<Buffer> buffers;
   llvm::StringMap<std::unique_ptr<io::Checkpoint>> checkpoints;
-  std::vector<AlignedBuffer> copies;
+  llvm::StringMap<AlignedBuffer> copies;
   AlignedBuffer kCache, vCache;
   std::unique_ptr<ExecutionEngine> engine;
   EmbedFn *embedFn = nullptr;

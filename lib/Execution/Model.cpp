@@ -1,4 +1,5 @@
-//===- Model.cpp - a checkpoint imported, compiled and ready to run -*- C++ -*-===//
+//===- Model.cpp - a checkpoint imported, compiled and ready to run -*- C++
+//-*-===//
 //
 // The compiled functions return freshly allocated buffers (the ownership-
 // based deallocation pipeline gives results to the caller), so the previous
@@ -14,9 +15,9 @@
 #include "hfq/Pipelines/Pipelines.h"
 #include "hfq/Transforms/Passes.h"
 
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/IR/MLIRContext.h"
@@ -58,8 +59,9 @@ struct LoadedModel::Impl {
   Cache k{}, v{};
   CalibrationRecorder recorder;
   std::vector<std::vector<std::string>> calibrationGroups;
-  /// Aligned copies of weights whose mapped data is not 64-byte aligned.
-  std::vector<detail::AlignedBuffer> alignedCopies;
+  /// Aligned copies of weights whose mapped data is not at their element
+  /// type's alignment (none for files hfq or safetensors wrote).
+  llvm::StringMap<detail::AlignedBuffer> alignedCopies;
 
   explicit Impl(io::Checkpoint ckpt) : checkpoint(std::move(ckpt)) {}
   ~Impl() { freeCaches(); }
@@ -164,8 +166,8 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
     ImportOptions importOptions;
     importOptions.maxContext = options.maxContext;
     importOptions.quantized = &*quantized;
-    auto imported = importLlama(*impl->context, impl->config,
-                                impl->checkpoint, importOptions);
+    auto imported = importLlama(*impl->context, impl->config, impl->checkpoint,
+                                importOptions);
     if (!imported)
       return imported.takeError();
     module = std::move(*imported);
@@ -180,8 +182,7 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
   // Calibration: instrument unless the module already is (hfq-opt
   // --hfq-instrument-linears); recorder symbols are always bound, and do
   // nothing when no recorder was given.
-  if (impl->recorder &&
-      !(*module)->hasAttr("hfq.calibration_inputs")) {
+  if (impl->recorder && !(*module)->hasAttr("hfq.calibration_inputs")) {
     PassManager pm(impl->context.get());
     pm.addPass(createInstrumentLinears());
     if (failed(pm.run(*module)))
@@ -224,10 +225,16 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
 }
 
 const io::ModelConfig &LoadedModel::config() const { return impl->config; }
-const io::Tokenizer &LoadedModel::tokenizer() const {
-  return *impl->tokenizer;
-}
+const io::Tokenizer &LoadedModel::tokenizer() const { return *impl->tokenizer; }
 int64_t LoadedModel::maxContext() const { return impl->maxContext; }
+uint64_t LoadedModel::copiedWeightBytes() const {
+  uint64_t bytes = 0;
+  for (const auto &copy : impl->alignedCopies) {
+    const io::TensorInfo &info = *impl->checkpoint.find(copy.getKey())->info;
+    bytes += info.end - info.begin;
+  }
+  return bytes;
+}
 int64_t LoadedModel::position() const { return impl->position; }
 const std::vector<std::vector<std::string>> &
 LoadedModel::calibrationGroups() const {

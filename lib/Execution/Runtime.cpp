@@ -44,17 +44,20 @@ AlignedBuffer mlir::hfq::detail::allocateAligned(size_t bytes) {
 llvm::Expected<const void *>
 mlir::hfq::detail::alignedTensorData(const io::Checkpoint &checkpoint,
                                      llvm::StringRef key,
-                                     std::vector<AlignedBuffer> &copies) {
+                                     llvm::StringMap<AlignedBuffer> &copies) {
   const io::Checkpoint::Entry *e = checkpoint.find(key);
   if (!e)
     return llvm::createStringError("no checkpoint tensor '" + key + "'");
+  if (auto it = copies.find(key); it != copies.end())
+    return it->second.get();
   llvm::ArrayRef<uint8_t> bytes = e->file->bytes(*e->info);
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 == 0)
+  if (reinterpret_cast<uintptr_t>(bytes.data()) %
+          io::dtypeSize(e->info->dtype) ==
+      0)
     return bytes.data();
   AlignedBuffer copy = allocateAligned(bytes.size());
   if (!copy)
     return llvm::createStringError("out of memory copying '" + key + "'");
   std::memcpy(copy.get(), bytes.data(), bytes.size());
-  copies.push_back(std::move(copy));
-  return copies.back().get();
+  return copies.try_emplace(key, std::move(copy)).first->second.get();
 }

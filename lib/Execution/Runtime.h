@@ -14,6 +14,8 @@
 #include "hfq/IO/Checkpoint.h"
 #include "hfq/Transforms/LayerRunner.h"
 
+#include "llvm/ADT/StringMap.h"
+
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -46,11 +48,16 @@ using AlignedBuffer = std::unique_ptr<void, FreeDeleter>;
 /// `bytes` rounded up to 64 and allocated 64-byte aligned, or null.
 AlignedBuffer allocateAligned(size_t bytes);
 
-/// The data of checkpoint tensor `key`, 64-byte aligned as generated code
-/// may assume: the mapped bytes, or a copy appended to `copies`.
+/// The data of checkpoint tensor `key` at its element type's natural
+/// alignment, all that generated code assumes (loads of the element type;
+/// vector loads are unaligned): the mapped bytes in place, or, when the
+/// file puts it off that alignment, a 64-byte aligned copy kept in
+/// `copies` under `key` (made once, however many globals bind the tensor:
+/// a tied head and its embedding share it; hfq's writer and the
+/// safetensors library order tensors so that no copy is ever needed).
 llvm::Expected<const void *>
 alignedTensorData(const io::Checkpoint &checkpoint, llvm::StringRef key,
-                  std::vector<AlignedBuffer> &copies);
+                  llvm::StringMap<AlignedBuffer> &copies);
 
 } // namespace mlir::hfq::detail
 

@@ -302,9 +302,14 @@ llvm::Error
 mlir::hfq::io::writeSafetensors(llvm::StringRef path,
                                 std::vector<TensorToWrite> tensors,
                                 const std::map<std::string, std::string> &metadata) {
+  // Wider elements first, then by name (as the safetensors library
+  // writes): with no holes allowed between tensors, this order is what
+  // puts every tensor at a multiple of its element size, so a reader can
+  // use the mapped data in place.
   std::sort(tensors.begin(), tensors.end(),
             [](const TensorToWrite &a, const TensorToWrite &b) {
-              return a.name < b.name;
+              unsigned wa = dtypeSize(a.dtype), wb = dtypeSize(b.dtype);
+              return wa != wb ? wa > wb : a.name < b.name;
             });
   // nlohmann::json objects are ordered by key, which is the name order.
   nlohmann::json header = nlohmann::json::object();
@@ -329,8 +334,11 @@ mlir::hfq::io::writeSafetensors(llvm::StringRef path,
     offset += t.data.size();
   }
   std::string text = header.dump();
-  // Pad with spaces so the data section starts 8-byte aligned.
-  text.append((8 - text.size() % 8) % 8, ' ');
+  // Pad with spaces so the data section starts 64-byte aligned in the file
+  // (the 8-byte length field included): mapped at a page boundary, the
+  // first tensors (and every one whose predecessors' sizes are multiples
+  // of 64, most weight matrices) are then cache-line aligned.
+  text.append((64 - (8 + text.size()) % 64) % 64, ' ');
 
   llvm::SmallString<256> tmp;
   int fd;

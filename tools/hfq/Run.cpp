@@ -83,11 +83,13 @@ Error runGenerate() {
     return text.takeError();
   outs() << *text << "\n";
   if (!driver::quiet())
-    errs() << formatv("hfq generate: load+compile {0:F2} s; prefill {1} tokens "
-                      "{2:F1} tok/s; decode {3} tokens {4:F1} tok/s\n",
+    errs() << formatv("hfq generate: load+compile {0:F2} s ({5} weight bytes "
+                      "copied, the rest used where mapped); prefill {1} "
+                      "tokens {2:F1} tok/s; decode {3} tokens {4:F1} tok/s\n",
                       loadSecs, prompt->size(),
                       prompt->size() / g->prefillSeconds, g->decodeSteps,
-                      g->decodeSteps ? g->decodeSteps / g->decodeSeconds : 0.0);
+                      g->decodeSteps ? g->decodeSteps / g->decodeSeconds : 0.0,
+                      (*model)->copiedWeightBytes());
   return Error::success();
 }
 driver::Subcommand generateEntry(generateCmd, runGenerate);

@@ -79,8 +79,9 @@ TEST_F(Safetensors, WriteThenRead) {
   ASSERT_TRUE(bool(st)) << llvm::toString(st.takeError());
   EXPECT_EQ((*st)->metadata().at("format"), "pt");
   ASSERT_EQ((*st)->tensors().size(), 4u);
-  // Data is laid out in name order.
+  // Data is laid out wider elements first, then in name order.
   EXPECT_EQ((*st)->tensors()[0].name, "a.bias");
+  EXPECT_EQ((*st)->tensors()[3].name, "c.codes");
   const TensorInfo *w = (*st)->find("b.weight");
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(w->shape, (std::vector<int64_t>{2, 3}));
@@ -92,12 +93,41 @@ TEST_F(Safetensors, WriteThenRead) {
             (std::vector<uint8_t>{1, 2, 3, 255}));
   EXPECT_EQ((*st)->find("d.empty")->numElements(), 0);
 
-  // The header is padded so the data section is 8-byte aligned.
+  // The header is padded so the data section starts 64-byte aligned.
   auto buffer = llvm::MemoryBuffer::getFile(file);
   ASSERT_TRUE(bool(buffer));
   uint64_t len;
   std::memcpy(&len, (*buffer)->getBufferStart(), 8);
-  EXPECT_EQ(len % 8, 0u);
+  EXPECT_EQ((8 + len) % 64, 0u);
+}
+
+// Tensors of odd byte counts in every width, named so that name order
+// would misalign them: each still starts at a multiple of its element size
+// (what lets the loader use mapped data in place), without holes.
+TEST_F(Safetensors, WriterPutsEveryTensorAtItsAlignment) {
+  std::vector<TensorToWrite> tensors = {
+      {"a.codes", DType::U8, {3}, {1, 2, 3}},
+      {"b.half", DType::F16, {1}, {0x00, 0x3C}},
+      {"c.float", DType::F32, {1}, bytesOf({5})},
+      {"d.long", DType::I64, {1}, std::vector<uint8_t>(8, 7)},
+      {"e.codes", DType::U8, {1}, {9}},
+      {"f.float", DType::F32, {3}, bytesOf({1, 2, 3})},
+  };
+  std::string file = path("aligned.safetensors");
+  ASSERT_FALSE(bool(writeSafetensors(file, tensors)));
+  auto st = SafetensorsFile::open(file);
+  ASSERT_TRUE(bool(st)) << llvm::toString(st.takeError());
+  uint64_t expectedBegin = 0;
+  for (const TensorInfo &t : (*st)->tensors()) {
+    EXPECT_EQ((*st)->fileOffset(t) % dtypeSize(t.dtype), 0u) << t.name;
+    EXPECT_EQ(t.begin, expectedBegin) << t.name << ": a hole before it";
+    expectedBegin = t.end;
+  }
+  EXPECT_EQ((*st)->tensors().front().name, "d.long");
+  EXPECT_EQ((*st)->tensors().back().name, "e.codes");
+  auto f = (*st)->readFloat32(*(*st)->find("f.float"));
+  ASSERT_TRUE(bool(f));
+  EXPECT_EQ(*f, (std::vector<float>{1, 2, 3}));
 }
 
 TEST_F(Safetensors, WriterIsDeterministic) {

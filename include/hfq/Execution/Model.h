@@ -46,6 +46,10 @@ public:
   const io::ModelConfig &config() const;
   const io::Tokenizer &tokenizer() const;
   int64_t maxContext() const;
+  /// Checkpoint bytes copied at load because the file put a tensor off its
+  /// element type's alignment; 0 when every weight is used where it is
+  /// mapped (files hfq or the safetensors library wrote).
+  uint64_t copiedWeightBytes() const;
   /// Tokens in the KV cache.
   int64_t position() const;
   /// With a recorder: for each group id, the linears (HF names) that read

@@ -77,6 +77,11 @@ public:
   const TensorInfo *find(llvm::StringRef name) const;
   /// The `__metadata__` entries.
   const std::map<std::string, std::string> &metadata() const { return meta; }
+  /// Where a tensor's data starts in the file (the 8-byte length field
+  /// and the header before it).
+  uint64_t fileOffset(const TensorInfo &info) const {
+    return dataStart + info.begin;
+  }
   /// Zero-copy view of a tensor's bytes (little-endian, row-major).
   llvm::ArrayRef<uint8_t> bytes(const TensorInfo &info) const;
   /// The tensor converted to float32 (from F32, F16, BF16 or F64). Fails for
