@@ -150,8 +150,8 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
     }
     if (source.sequential == Sequential::layers) {
       // One run of the layer, none of it rewritten yet, gives every group's
-      // Hessian (layer 0's run above already did).
-      std::map<int64_t, nx::HessianAccumulator> acc;
+      // Hessian (on layer 0 the check's run above did).
+      std::map<int64_t, nx::HessianAccumulator> acc = std::move(layer0);
       llvm::SmallVector<int64_t> wanted(
           llvm::make_filter_range(groups, selectedIn));
       if (layer > 0 && !wanted.empty()) {
@@ -159,8 +159,6 @@ rewriteSequentially(ModuleOp module, const LinearSelection &selection,
         if (!all)
           return all.takeError();
         acc = std::move(*all);
-      } else if (layer == 0) {
-        acc = std::move(layer0);
       }
       for (int64_t g : groups)
         if (auto it = acc.find(g); it != acc.end())
