@@ -16,6 +16,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
 
@@ -71,7 +72,10 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   {
     ScopedDiagnosticHandler handler(ctx, collect);
     PassManager pm(ctx);
-    buildLowerToLLVMPipeline(pm, LowerToLLVMOptions());
+    LowerToLLVMOptions lowering;
+    lowering.reference = options.reference;
+    lowering.lanes = options.lanes;
+    buildLowerToLLVMPipeline(pm, lowering);
     if (failed(pm.run(module)))
       return llvm::createStringError("lowering to LLVM failed:\n" + messages);
   }
@@ -79,8 +83,18 @@ mlir::hfq::compileForJIT(ModuleOp module, const JITOptions &options) {
   ExecutionEngineOptions engineOptions;
   engineOptions.jitCodeGenOptLevel =
       static_cast<llvm::CodeGenOptLevel>(std::min(options.optLevel, 3u));
+  // LLVM's optimizer tunes for the host CPU (vector widths, FMA), as the
+  // JIT's code generator does; without a target machine its cost models
+  // assume no vector registers at all.
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return hostBuilder.takeError();
+  auto host = hostBuilder->createTargetMachine();
+  if (!host)
+    return host.takeError();
   // The transformer is a function_ref: keep the callable alive here.
-  auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  auto transformer =
+      makeOptimizingTransformer(options.optLevel, 0, host->get());
   engineOptions.transformer = transformer;
   // The OpenMP runtime the threaded loops call into.
   SmallVector<StringRef, 1> libraries = {HFQ_LIBOMP_PATH};

@@ -50,7 +50,8 @@ void copyRows(const Rows &r, float *out) {
 
 class JITLayerRunner final : public LayerRunner {
 public:
-  static llvm::Expected<std::unique_ptr<LayerRunner>> create(ModuleOp module);
+  static llvm::Expected<std::unique_ptr<LayerRunner>>
+  create(ModuleOp module, const JITOptions &base);
 
   int64_t numLayers() const override { return layers.numLayers; }
   llvm::ArrayRef<std::string> groupLinears(int64_t g) const override {
@@ -173,7 +174,7 @@ private:
 };
 
 llvm::Expected<std::unique_ptr<LayerRunner>>
-JITLayerRunner::create(ModuleOp module) {
+JITLayerRunner::create(ModuleOp module, const JITOptions &base) {
   auto extracted = extractLayerModule(module);
   if (!extracted)
     return extracted.takeError();
@@ -216,7 +217,7 @@ JITLayerRunner::create(ModuleOp module) {
   }
   runner->layers.weights.clear();
 
-  JITOptions jit;
+  JITOptions jit = base;
   bindRecorders(m, jit);
   JITLayerRunner *raw = runner.get();
   auto *dialect = m.getContext()->getLoadedDialect<HFQDialect>();
@@ -268,6 +269,7 @@ JITLayerRunner::create(ModuleOp module) {
 }
 } // namespace
 
-void mlir::hfq::registerJITLayerRunner() {
-  registerLayerRunnerFactory(JITLayerRunner::create);
+void mlir::hfq::registerJITLayerRunner(const JITOptions &base) {
+  registerLayerRunnerFactory(
+      [base](ModuleOp module) { return JITLayerRunner::create(module, base); });
 }

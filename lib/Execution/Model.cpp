@@ -178,6 +178,7 @@ LoadedModel::load(llvm::StringRef modelPath, const ModelOptions &options) {
     return fail(modelPath + ": unknown context length");
 
   JITOptions jit;
+  jit.reference = options.referenceLowering;
   Impl *raw = impl.get();
   // Calibration: instrument unless the module already is (hfq-opt
   // --hfq-instrument-linears); recorder symbols are always bound, and do

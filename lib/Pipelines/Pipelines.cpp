@@ -1,8 +1,10 @@
 //===- Pipelines.cpp - hfq pass pipelines and registration -----*- C++ -*-===//
 //
 // The lowering pipeline follows the pass order measured to work with MLIR 22
-// (see README): bufferize at function boundaries, free buffers, lower linalg
-// to loops, then scf/memref/math/arith/cf/func/index to LLVM.
+// (see README): generated kernels for the linears that have one, the
+// reference lowering for the rest, bufferize at function boundaries, free
+// buffers, lower linalg to loops, then vector/scf/memref/math/arith/cf/
+// func/index to LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -45,8 +48,11 @@
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -61,14 +67,26 @@ void mlir::hfq::buildLowerToLLVMPipeline(OpPassManager &pm,
   // (its callers keep calling it out of line: their calls are no_inline).
   pm.addPass(createInlinerPass());
   pm.addPass(createBindWeights());
-  if (options.reference)
-    pm.addPass(createConvertHFQToLinalg());
+  if (!options.reference) {
+    ConvertHFQToCPUOptions kernels;
+    kernels.lanes = options.lanes;
+    pm.addPass(createConvertHFQToCPU(kernels));
+  }
+  // Whatever has no kernel (everything, with reference=true).
+  pm.addPass(createConvertHFQToLinalg());
   pm.addPass(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
+  // Contiguous rows at function boundaries (callers pass dense buffers), so
+  // kernels' vector loads along the last dimension need no stride checks.
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // The kernels' tiles: OpenMP iterations, or a plain loop.
+  pm.addPass(options.threads ? createForallToParallelLoopPass()
+                             : createForallToForLoopPass());
   if (options.threads) {
     // Parallel dimensions become scf.parallel, then OpenMP worksharing
     // loops; each output element is still computed by one thread with the
@@ -82,6 +100,10 @@ void mlir::hfq::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   }
   pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  // The kernels' sums are reassociated already (see convert-hfq-to-cpu).
+  vectorOptions.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -96,18 +118,20 @@ void mlir::hfq::buildLowerToLLVMPipeline(OpPassManager &pm,
 }
 
 void mlir::hfq::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<mlir::hfq::HFQDialect, affine::AffineDialect, arith::ArithDialect,
-                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
-                  func::FuncDialect, index::IndexDialect, linalg::LinalgDialect,
-                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
-                  omp::OpenMPDialect, quant::QuantDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+  registry
+      .insert<mlir::hfq::HFQDialect, affine::AffineDialect, arith::ArithDialect,
+              bufferization::BufferizationDialect, cf::ControlFlowDialect,
+              func::FuncDialect, index::IndexDialect, linalg::LinalgDialect,
+              LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
+              omp::OpenMPDialect, quant::QuantDialect, scf::SCFDialect,
+              tensor::TensorDialect, vector::VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  vector::registerBufferizableOpInterfaceExternalModels(registry);
   func::registerInlinerExtension(registry);
   registerHFQToLinalgInterfaces(registry);
   registerBuiltinDialectTranslation(registry);

@@ -69,6 +69,7 @@ llvm::Error mlir::hfq::runCalibrate(llvm::StringRef modelPath,
   std::vector<InputStats> stats;
   std::vector<double> chunk;
   ModelOptions modelOptions;
+  modelOptions.referenceLowering = driver::referenceLowering();
   modelOptions.checkpointDir = options.checkpointDir;
   modelOptions.recorder = [&](int64_t group, const float *data, int64_t rows,
                               int64_t cols, int64_t stride) {

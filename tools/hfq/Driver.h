@@ -28,6 +28,10 @@ llvm::cl::OptionCategory &category();
 /// --quiet: no progress output on stderr (every subcommand).
 bool quiet();
 
+/// --reference-lowering: models and layer runners compile every hfq op
+/// through the reference lowering (every subcommand).
+bool referenceLowering();
+
 /// Registers `run` as the entry point of `command`; main runs the one the
 /// command line names and reports the Error it returns.
 struct Subcommand {

@@ -26,6 +26,7 @@ namespace {
 
 ModelOptions modelOptions(llvm::StringRef checkpointDir) {
   ModelOptions options;
+  options.referenceLowering = driver::referenceLowering();
   options.checkpointDir = checkpointDir.str();
   return options;
 }

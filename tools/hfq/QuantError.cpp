@@ -127,7 +127,9 @@ llvm::Expected<Compiled> compileRoundTrip(MLIRContext &ctx, int64_t rows,
       bits += part.getNumElements() * part.getElementTypeBitWidth();
     compiled.storageBitsPerWeight = double(bits) / double(rows * cols);
   });
-  auto engine = compileForJIT(*module);
+  JITOptions jit;
+  jit.reference = driver::referenceLowering();
+  auto engine = compileForJIT(*module, jit);
   if (!engine)
     return engine.takeError();
   compiled.engine = std::move(*engine);

@@ -60,6 +60,7 @@ Error runGenerate() {
     return sampler.takeError();
   auto loadStart = std::chrono::steady_clock::now();
   ModelOptions options;
+  options.referenceLowering = driver::referenceLowering();
   options.maxContext = genMaxContext;
   options.checkpointDir = genCheckpoint;
   auto model = LoadedModel::load(genModel, options);
@@ -114,6 +115,7 @@ cl::opt<std::string> logitsOutput("o", cl::Required,
 
 Error runLogits() {
   ModelOptions options;
+  options.referenceLowering = driver::referenceLowering();
   options.checkpointDir = logitsCheckpoint;
   auto model = LoadedModel::load(logitsModel, options);
   if (!model)

@@ -8,7 +8,8 @@
 //   Calibrate.cpp  calibrate
 //   Quantize.cpp   quantize, prune (methods from hfq/Pipelines/Methods.h)
 //   QuantError.cpp quant-error
-// Every subcommand accepts --quiet (no progress on stderr). Errors go to
+// Every subcommand accepts --quiet (no progress on stderr) and
+// --reference-lowering (no generated kernels). Errors go to
 // stderr as "hfq: error: ..." with exit status 1; a missing subcommand
 // exits with 2.
 //
@@ -43,6 +44,11 @@ std::vector<Entry> &registry() {
 cl::opt<bool> quietFlag("quiet", cl::desc("no progress output on stderr"),
                         cl::sub(cl::SubCommand::getAll()),
                         cl::cat(driver::category()));
+cl::opt<bool> referenceFlag(
+    "reference-lowering",
+    cl::desc("compile every hfq op through the reference lowering (the "
+             "oracle) instead of the generated CPU kernels"),
+    cl::sub(cl::SubCommand::getAll()), cl::cat(driver::category()));
 } // namespace
 
 cl::OptionCategory &driver::category() {
@@ -52,13 +58,14 @@ cl::OptionCategory &driver::category() {
 
 bool driver::quiet() { return quietFlag; }
 
+bool driver::referenceLowering() { return referenceFlag; }
+
 driver::Subcommand::Subcommand(cl::SubCommand &command, Error (*run)()) {
   registry().push_back({&command, run});
 }
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  registerJITLayerRunner();
   cl::HideUnrelatedOptions(driver::category());
   llvm::sort(registry(), [](const Entry &a, const Entry &b) {
     return a.command->getName() < b.command->getName();
@@ -79,6 +86,10 @@ int main(int argc, char **argv) {
       "  hfq perplexity MODEL --text FILE\n"
       "  hfq kl MODEL --reference REF_MODEL --text FILE\n\n"
       "`hfq SUBCOMMAND --help` lists a subcommand's options.\n");
+  // Layer-by-layer passes (GPTQ, AWQ, ...) compile like the models do.
+  JITOptions jit;
+  jit.reference = referenceFlag;
+  registerJITLayerRunner(jit);
   for (const Entry &e : registry()) {
     if (!*e.command)
       continue;

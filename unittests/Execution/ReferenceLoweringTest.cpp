@@ -35,6 +35,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "TestJit.h"
+
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -45,100 +47,15 @@
 using namespace mlir;
 using namespace mlir::hfq;
 namespace nx = mlir::hfq::numerics;
+using namespace mlir::hfq::testing;
 
 namespace {
 
-/// Owns the context, the compiled engine, and frees returned buffers.
-class Jit {
-public:
-  Jit() {
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    ctx.appendDialectRegistry(registry);
-    ctx.loadAllAvailableDialects();
-  }
-
-  /// Parses `source`, runs the passes `addPrePasses` adds (if any) and
-  /// compiles; fails the test on errors.
-  bool compile(const std::string &source,
-               llvm::function_ref<void(PassManager &)> addPrePasses = {}) {
-    module = parseSourceString<ModuleOp>(source, &ctx);
-    if (!module) {
-      ADD_FAILURE() << "failed to parse:\n" << source;
-      return false;
-    }
-    if (addPrePasses) {
-
-      // Warnings (e.g. a constant left unconverted) fail the test too.
-      std::string messages;
-      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &diag) {
-        messages += diag.str() + "\n";
-        return success();
-      });
-      PassManager pm(&ctx);
-      addPrePasses(pm);
-      if (failed(pm.run(*module)) || !messages.empty()) {
-        ADD_FAILURE() << "pre-passes failed:\n" << messages;
-        return false;
-      }
-    }
-    auto engineOr = compileForJIT(*module);
-    if (!engineOr) {
-      ADD_FAILURE() << llvm::toString(engineOr.takeError());
-      return false;
-    }
-    engine = std::move(*engineOr);
-    return true;
-  }
-
-  /// Calls `name`, which takes no arguments and returns a rank-2 tensor.
-  template <typename T> std::vector<T> call2d(llvm::StringRef name) {
-    StridedMemRefType<T, 2> result{};
-    auto fn = lookupCInterface<void(StridedMemRefType<T, 2> *)>(*engine, name);
-    if (!fn) {
-      ADD_FAILURE() << llvm::toString(fn.takeError());
-      return {};
-    }
-    (*fn)(&result);
-    std::vector<T> out;
-    for (int64_t i = 0; i < result.sizes[0]; ++i)
-      for (int64_t j = 0; j < result.sizes[1]; ++j)
-        out.push_back(result.data[result.offset + i * result.strides[0] +
-                                  j * result.strides[1]]);
-    free(result.basePtr);
-    return out;
-  }
-
-private:
-  MLIRContext ctx;
-  OwningOpRef<ModuleOp> module;
-  std::unique_ptr<ExecutionEngine> engine;
-};
-
-/// `dense<[[...], ...]>` text of a row-major matrix.
-template <typename T>
-std::string dense(const std::vector<T> &values, int64_t rows, int64_t cols) {
-  std::ostringstream os;
-  os.precision(9);
-  if constexpr (std::is_floating_point_v<T>)
-    os << std::showpoint; // MLIR rejects "2" as a float literal
-  os << "dense<[";
-  for (int64_t r = 0; r < rows; ++r) {
-    os << (r ? ", [" : "[");
-    for (int64_t c = 0; c < cols; ++c)
-      os << (c ? ", " : "") << +values[r * cols + c];
-    os << "]";
-  }
-  os << "]>";
-  return os.str();
-}
-
-/// A float literal MLIR parses back to the same float32.
-std::string floatText(float v) {
-  std::ostringstream os;
-  os.precision(9);
-  os << std::showpoint << v;
-  return os.str();
+/// These tests are of the reference lowering: no generated kernels.
+JITOptions referenceOnly() {
+  JITOptions options;
+  options.reference = true;
+  return options;
 }
 
 struct Case {
@@ -240,7 +157,7 @@ TEST_P(AffineLowering, MatchesNumericsLibrary) {
       scaleType, c.symmetric ? "" : ", " + zeroType, yType, assembled,
       dense(x, tokens, cols), xType);
 
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(source));
 
   // Packed codes: bit-exact.
@@ -316,7 +233,7 @@ TEST(CodebookLowering, NF4DoubleQuantDequantize) {
       "  return %d : tensor<2x64xf32>\n}\n",
       dense(packed, 2, 32), int(int8_t(absmaxCodes[0])),
       int(int8_t(absmaxCodes[1])), floatText(outer), floatText(offset), type);
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(source));
   std::vector<float> got = jit.call2d<float>("deq");
   ASSERT_EQ(got.size(), codes.size());
@@ -342,7 +259,7 @@ TEST(CodebookLowering, NF4QuantizeRoundTripsTableValues) {
       "  %d = hfq.dequantize %q : {1} -> tensor<1x64xf32>\n"
       "  return %d : tensor<1x64xf32>\n}\n",
       dense(w, 1, 64), type);
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(source));
   EXPECT_EQ(jit.call2d<float>("rt"), w);
 }
@@ -363,7 +280,7 @@ TEST(CodebookLowering, AllZeroBlocksStayZero) {
       "  %d = hfq.dequantize %q : {1} -> tensor<2x64xf32>\n"
       "  return %d : tensor<2x64xf32>\n}\n",
       dense(w, 2, 64), type);
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(source));
   std::vector<float> got = jit.call2d<float>("rt");
   ASSERT_EQ(got.size(), w.size());
@@ -392,7 +309,7 @@ func.func @sub_channel() -> tensor<2x4xf32> {
   %w = quant.dcast %s : tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{2.0:10, 3.0:20}, {4.0:30, 5.0:40}}>> to tensor<2x4xf32>
   return %w : tensor<2x4xf32>
 })mlir";
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(source, [](PassManager &pm) {
     pm.addPass(hfq::createConvertQuantToHFQ());
   }));
@@ -496,7 +413,7 @@ TEST_P(QuantizePassMatchesOp, BitIdentical) {
   LinearModule m = makeLinear(3, 128, 8);
   std::string type =
       llvm::formatv("!hfq.qtensor<8x128xf32, {0}>", c.encoding).str();
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(m.source(type), [&](PassManager &pm) {
     addQuantizePass(pm, c.options);
   }));
@@ -592,7 +509,7 @@ TEST(QuantizePass, MSEClipAndHQQMatchNumerics) {
              *nx::quantizeHQQ(m.w, 8, 128, hqq, nx::HQQOptions{}), hqq);
        }}};
   for (const Case &c : cases) {
-    Jit jit;
+    Jit jit(referenceOnly());
     ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
       addQuantizePass(pm, c.options);
     }));
@@ -658,7 +575,7 @@ TEST(QuantizePass, FloatCodesMatchNumericsExactly) {
     QuantizeLinearsOptions o;
     o.method = c.method;
     o.groupSize = c.groupSize;
-    Jit jit;
+    Jit jit(referenceOnly());
     ASSERT_TRUE(jit.compile(m.source(""),
                             [&](PassManager &pm) { addQuantizePass(pm, o); }));
     std::vector<float> got = jit.call2d<float>("passed");
@@ -726,7 +643,7 @@ TEST(QuantizePass, LLMInt8MixedDecomposition) {
   for (double threshold : {6.0, 0.0}) {
     QuantizeLinearsOptions o = opts(QuantizeMethod::int8, 8, 0);
     o.threshold = threshold;
-    Jit jit;
+    Jit jit(referenceOnly());
     ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
       addQuantizePass(pm, o);
     }));
@@ -756,7 +673,7 @@ TEST(PrunePass, TwoFourSparseWeightsCompute) {
   PruneOptions o;
   o.method = PruneMethod::magnitude;
   o.pattern = nx::NMPattern{2, 4};
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
     pm.addPass(createPrune(o));
   }));
@@ -779,7 +696,7 @@ TEST(PrunePass, BitmaskWeightsCompute) {
   PruneOptions o;
   o.method = PruneMethod::magnitude;
   o.sparsity = 0.5;
-  Jit jit;
+  Jit jit(referenceOnly());
   ASSERT_TRUE(jit.compile(m.source(""), [&](PassManager &pm) {
     pm.addPass(createPrune(o));
   }));
@@ -832,7 +749,7 @@ TEST(SpQRPass, LoweringMatchesNumerics) {
                                          io::Statistics::metadata())));
   SpQROptions o;
   o.stats = std::string(path);
-  Jit jit;
+  Jit jit(referenceOnly());
   bool compiled = jit.compile(m.source(""), [&](PassManager &pm) {
     pm.addPass(createSpQR(o));
   });

@@ -36,6 +36,46 @@ def ConvertHFQToLinalg : Pass<"convert-hfq-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertHFQToCPU : Pass<"convert-hfq-to-cpu", "::mlir::ModuleOp"> {
+  let summary = "Generate fused dequantize-and-multiply CPU kernels for hfq.linear";
+  let description = [{
+    Rewrites each `hfq.linear` whose weight it has a kernel for into a
+    vector-dialect kernel in which the dequantized weight never exists in
+    memory: output rows are split into tiles run as `scf.forall` iterations
+    (OpenMP threads after bufferization); each tile streams its weight rows
+    once per activation row, `lanes` codes at a time, decodes them in
+    registers and accumulates `codes * x` per group with FMAs; each group
+    adds `scale * (sum of codes * x) + offset * (sum of x)`, the affine
+    encodings' `(q - z) * s` rearranged so a group costs two vector FMAs.
+
+    A kernel is generated from the encoding's description (bits, packing
+    order, granularity, zero-point kind, scale type), not written per scheme:
+    float32 weights, and `#hfq.affine` with integer codes of 2, 4 or 8 bits
+    in byte containers, channel or group granularity (groups along the
+    input dimension), symmetric, integer (incl. GPTQ's z-1 form, packed or
+    not) or float zero points, and plain f32/f16/bf16 scales. Other linears
+    (act-order, codebooks, sparse, SpQR, LLM.int8, float codes, quantized
+    scales) are left for convert-hfq-to-linalg, which runs after this pass
+    in hfq-lower-to-llvm; `report` prints a remark naming the reason for
+    each.
+
+    Numerics: the sum is reassociated (lanes and groups), so results differ
+    from the reference lowering by float32 rounding only; each output still
+    depends only on its inputs, not on the thread count.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "unsigned", /*default=*/"0",
+           "float32 lanes per vector step: 0 picks 16 where the host has "
+           "AVX-512, else 8">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for each hfq.linear left to the reference lowering">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def BindWeights : Pass<"hfq-bind-weights", "::mlir::ModuleOp"> {
   let summary = "Lower hfq.global/hfq.load to memref globals the executor binds";
   let description = [{

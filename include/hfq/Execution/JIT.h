@@ -23,6 +23,12 @@ namespace mlir::hfq {
 struct JITOptions {
   /// LLVM optimization level of the generated code (0-3).
   unsigned optLevel = 2;
+  /// Every hfq op through the reference lowering (the oracle), no
+  /// generated kernels (hfq-lower-to-llvm's `reference`).
+  bool reference = false;
+  /// The kernels' float32 lanes per vector step, 0 from the host CPU
+  /// (convert-hfq-to-cpu's `lanes`; tests force each variant).
+  unsigned lanes = 0;
   /// Address of the data of tensor `key` of parameter scope `scope`, for
   /// every stored tensor of an hfq.global whose value is a #hfq.param (e.g.
   /// into a memory-mapped safetensors file). The data must outlive the
@@ -51,8 +57,9 @@ llvm::Expected<Fn *> lookupCInterface(ExecutionEngine &engine,
 }
 
 /// Makes createLayerRunner (hfq/Transforms/LayerRunner.h) compile with
-/// this JIT; the tools call it at startup.
-void registerJITLayerRunner();
+/// this JIT, with `base`'s lowering choices (reference, lanes); the tools
+/// call it at startup.
+void registerJITLayerRunner(const JITOptions &base = {});
 
 } // namespace mlir::hfq
 

@@ -35,6 +35,9 @@ struct ModelOptions {
   /// forward step reports each distinct linear input here. Calls come from
   /// the thread running the model.
   CalibrationRecorder recorder;
+  /// Compile every hfq op through the reference lowering instead of the
+  /// generated kernels (JITOptions::reference; the oracle).
+  bool referenceLowering = false;
 };
 
 class LoadedModel {

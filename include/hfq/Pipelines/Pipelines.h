@@ -18,10 +18,16 @@ namespace mlir::hfq {
 struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
   PassOptions::Option<bool> reference{
       *this, "reference",
-      llvm::cl::desc("Lower hfq ops through the reference lowering "
-                     "(convert-hfq-to-linalg); the only path until fast "
-                     "kernels exist"),
-      llvm::cl::init(true)};
+      llvm::cl::desc("Lower every hfq op through the reference lowering "
+                     "(convert-hfq-to-linalg, the oracle); otherwise "
+                     "hfq.linear goes through convert-hfq-to-cpu's kernels "
+                     "where it has one"),
+      llvm::cl::init(false)};
+  PassOptions::Option<unsigned> lanes{
+      *this, "lanes",
+      llvm::cl::desc("convert-hfq-to-cpu's float32 lanes per vector step (0: "
+                     "from the host CPU)"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> threads{
       *this, "threads",
       llvm::cl::desc("Run the parallel dimensions of linalg ops on OpenMP "
@@ -31,7 +37,8 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 };
 
 /// hfq (+ func/linalg/tensor/arith) on tensors -> LLVM dialect, ready for
-/// mlir-translate or the ExecutionEngine: reference lowering, one-shot
+/// mlir-translate or the ExecutionEngine: generated kernels (unless
+/// `reference`), reference lowering of the rest, one-shot
 /// bufferization across function boundaries, linalg to loops, then the
 /// standard conversions to LLVM.
 void buildLowerToLLVMPipeline(OpPassManager &pm,

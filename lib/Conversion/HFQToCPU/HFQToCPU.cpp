@@ -1,0 +1,555 @@
+//===- HFQToCPU.cpp - generated CPU kernels for hfq.linear ------*- C++ -*-===//
+//
+// convert-hfq-to-cpu: each `hfq.linear` it has a kernel for becomes a
+// fused dequantize-and-multiply kernel in the vector dialect, on tensors
+// (bufferized with the rest of the module).
+//
+// The kernel is one generator: a WeightStream says how to decode `lanes`
+// consecutive weights of one output row into float32 registers, how many
+// inputs a group spans, and each group's scale and offset; the generator
+// builds the loops, the FMAs and the tiling around it. Every weight layout
+// a stream can decode gets a kernel, so a new encoding needs a stream, not
+// a kernel:
+//
+//   y[m, n] = sum_g ( s[n, g] * sum_{k in g} c[n, k] * x[m, k]
+//                   + o[n, g] * sum_{k in g} x[m, k] )
+//
+// with c the decoded code (the weight itself for float weights), s the
+// group's scale and o its offset (-s * z for `(q - z) * s`).
+//
+// Decision (recorded in the pass description): the first generation
+// streams the weights in their stored layout, which for every supported
+// encoding is already row-major with each row's groups consecutive, so no
+// repacking step exists yet; repacked layouts (interleaved rows, act-order
+// permutation applied) will be new streams over a repacked copy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hfq/Conversion/Passes.h"
+#include "hfq/Dialect/HFQ/IR/HFQDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <functional>
+
+namespace mlir::hfq {
+#define GEN_PASS_DEF_CONVERTHFQTOCPU
+#include "hfq/Conversion/Passes.h.inc"
+} // namespace mlir::hfq
+
+using namespace mlir;
+using namespace mlir::hfq;
+
+namespace {
+
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value f32Const(OpBuilder &b, Location loc, double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+}
+
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (v.getType() == f32)
+    return v;
+  return arith::ExtFOp::create(b, loc, f32, v);
+}
+
+/// How one weight is read by the kernel; see the file comment.
+///
+/// A load decodes one chunk of `chunk(lanes)` consecutive inputs of a row
+/// into vectors of `lanes` float32 values, in the order the stored bits
+/// give them most cheaply: vector j, lane i holds the weight of input
+/// `permutation(lanes)[j * lanes + i]` of the chunk. The kernel permutes
+/// the activations the same way once per call (O(rows * K), shared by all
+/// N rows), so the weights are never shuffled.
+class WeightStream {
+public:
+  virtual ~WeightStream() = default;
+  /// Inputs per group: the whole row when a row has one scale (or none).
+  int64_t groupSize = 0;
+  /// Whether groups have an offset term (o != 0).
+  bool hasOffsets = false;
+  /// Inputs one load decodes.
+  virtual int64_t chunk(int64_t lanes) const { return lanes; }
+  /// The chunk's input order (identity when empty).
+  virtual SmallVector<int64_t> permutation(int64_t lanes) const { return {}; }
+  /// The chunk of row `row` starting at input k0 (a multiple of the
+  /// chunk). With `inBounds` false, values past the end of the row are
+  /// finite (the activations are zero there).
+  virtual SmallVector<Value> load(OpBuilder &b, Location loc, Value row,
+                                  Value k0, int64_t lanes,
+                                  bool inBounds) const = 0;
+  /// s[row, g] as f32, or null when every scale is 1.
+  virtual Value scale(OpBuilder &b, Location loc, Value row, Value g) const {
+    return {};
+  }
+  /// o[row, g] as f32 given the group's scale (only when hasOffsets).
+  virtual Value offset(OpBuilder &b, Location loc, Value row, Value g,
+                       Value scale) const {
+    return {};
+  }
+};
+
+/// A float32 weight [N, K]: c = w.
+class FloatStream : public WeightStream {
+public:
+  FloatStream(Value weight, int64_t k) : weight(weight) { groupSize = k; }
+  SmallVector<Value> load(OpBuilder &b, Location loc, Value row, Value k0,
+                          int64_t lanes, bool inBounds) const override {
+    auto type = VectorType::get({lanes}, b.getF32Type());
+    return {vector::TransferReadOp::create(
+        b, loc, type, weight, ValueRange{row, k0},
+        std::optional<Value>(f32Const(b, loc, 0.0)), ArrayRef<bool>{inBounds})};
+  }
+
+private:
+  Value weight;
+};
+
+/// `#hfq.affine` with unsigned integer codes of 2, 4 or 8 bits in i8
+/// containers: c = q; s from the scales, o = -s * z. A load reads `lanes`
+/// bytes; field j of every byte (the code of input perByte * byte + j)
+/// becomes vector j.
+class AffineStream : public WeightStream {
+public:
+  /// The stream of `enc` over `parts`, or a reason it has none.
+  static FailureOr<std::unique_ptr<AffineStream>>
+  create(AffineEncodingAttr enc, ArrayRef<int64_t> shape, ValueRange parts,
+         std::string &why) {
+    unsigned bits = enc.getBits();
+    if (enc.getCodeType() || enc.getScaleEncoding() || enc.getZeroEncoding() ||
+        isNarrowFloat(enc.getScaleType())) {
+      why = "float codes, 8-bit or quantized scales or zeros";
+      return failure();
+    }
+    if (enc.getActOrder()) {
+      why = "act_order (g_idx) needs a repacked layout";
+      return failure();
+    }
+    if (enc.getStorageBits() != 8 || (bits != 2 && bits != 4 && bits != 8)) {
+      why = "codes of " + std::to_string(bits) + " bits in " +
+            std::to_string(enc.getStorageBits()) +
+            "-bit containers (kernels take 2, 4 or 8 bits in bytes)";
+      return failure();
+    }
+    if (enc.getGranularity() != Granularity::tensor && enc.getAxis() != 1) {
+      why = "scales along axis 0";
+      return failure();
+    }
+    auto s = std::unique_ptr<AffineStream>(new AffineStream());
+    s->enc = enc;
+    s->codes = parts[0];
+    s->scales = parts[1];
+    s->groupSize = enc.getGranularity() == Granularity::group
+                       ? enc.getGroupSize()
+                       : shape[1];
+    if (enc.getZeroPoint() != ZeroPoint::symmetric)
+      s->zeros = parts[2];
+    s->hasOffsets = true; // symmetric: z = 2^(bits-1)
+    return s;
+  }
+
+  int64_t chunk(int64_t lanes) const override {
+    return lanes * (8 / enc.getBits());
+  }
+
+  SmallVector<int64_t> permutation(int64_t lanes) const override {
+    int64_t perByte = 8 / enc.getBits();
+    SmallVector<int64_t> order;
+    for (int64_t j = 0; j < perByte; ++j)
+      for (int64_t i = 0; i < lanes; ++i)
+        order.push_back(perByte * i + j);
+    return order;
+  }
+
+  SmallVector<Value> load(OpBuilder &b, Location loc, Value row, Value k0,
+                          int64_t lanes, bool inBounds) const override {
+    unsigned bits = enc.getBits();
+    int64_t perByte = 8 / bits;
+    Type i8 = b.getI8Type(), i32 = b.getI32Type();
+    Value byte0 =
+        arith::DivUIOp::create(b, loc, k0, indexConst(b, loc, perByte));
+    Value raw = vector::TransferReadOp::create(
+        b, loc, VectorType::get({lanes}, i8), codes, ValueRange{row, byte0},
+        std::optional<Value>(
+            arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
+        ArrayRef<bool>{inBounds});
+    auto wide = VectorType::get({lanes}, i32);
+    Value words = arith::ExtUIOp::create(b, loc, wide, raw);
+    auto splat = [&](int64_t v) {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(wide, b.getI32IntegerAttr(v)));
+    };
+    SmallVector<Value> fields;
+    for (int64_t j = 0; j < perByte; ++j) {
+      int64_t shift = enc.getOrder() == PackOrder::lsb_first
+                          ? bits * j
+                          : 8 - bits * (j + 1);
+      Value f = words;
+      if (shift)
+        f = arith::ShRUIOp::create(b, loc, f, splat(shift));
+      if (shift + bits < 8)
+        f = arith::AndIOp::create(b, loc, f, splat(enc.getMaxCode()));
+      fields.push_back(arith::UIToFPOp::create(
+          b, loc, VectorType::get({lanes}, b.getF32Type()), f));
+    }
+    return fields;
+  }
+
+  Value scale(OpBuilder &b, Location loc, Value row, Value g) const override {
+    return toF32(
+        b, loc,
+        tensor::ExtractOp::create(b, loc, scales, groupIndex(b, loc, row, g)));
+  }
+
+  Value offset(OpBuilder &b, Location loc, Value row, Value g,
+               Value s) const override {
+    Value z = zeroPoint(b, loc, row, g);
+    return arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, s, z));
+  }
+
+private:
+  AffineStream() = default;
+
+  SmallVector<Value> groupIndex(OpBuilder &b, Location loc, Value row,
+                                Value g) const {
+    if (enc.getGranularity() == Granularity::tensor)
+      return {indexConst(b, loc, 0), indexConst(b, loc, 0)};
+    return {row, g};
+  }
+
+  /// z as f32, as the reference lowering computes it.
+  Value zeroPoint(OpBuilder &b, Location loc, Value row, Value g) const {
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    unsigned bits = enc.getBits();
+    switch (enc.getZeroPoint()) {
+    case ZeroPoint::symmetric:
+      return f32Const(b, loc, double(int64_t(1) << (bits - 1)));
+    case ZeroPoint::float_:
+      return toF32(
+          b, loc,
+          tensor::ExtractOp::create(b, loc, zeros, groupIndex(b, loc, row, g)));
+    case ZeroPoint::integer:
+    case ZeroPoint::integer_minus_one:
+      break;
+    }
+    Value z;
+    if (enc.getPackedZeros()) {
+      // Each row of zeros its own LSB-first stream of `bits`-bit fields.
+      SmallVector<Value> idx = groupIndex(b, loc, row, g);
+      int64_t perByte = 8 / bits;
+      Value byte =
+          arith::DivUIOp::create(b, loc, idx[1], indexConst(b, loc, perByte));
+      Value field =
+          arith::RemUIOp::create(b, loc, idx[1], indexConst(b, loc, perByte));
+      Value v = arith::ExtUIOp::create(
+          b, loc, i32,
+          tensor::ExtractOp::create(b, loc, zeros, ValueRange{idx[0], byte}));
+      Value shift = arith::IndexCastOp::create(
+          b, loc, i32,
+          arith::MulIOp::create(b, loc, field, indexConst(b, loc, bits)));
+      v = arith::ShRUIOp::create(b, loc, v, shift);
+      z = arith::AndIOp::create(
+          b, loc, v,
+          arith::ConstantOp::create(b, loc,
+                                    b.getI32IntegerAttr(enc.getMaxCode())));
+    } else {
+      z = tensor::ExtractOp::create(b, loc, zeros, groupIndex(b, loc, row, g));
+    }
+    if (enc.getZeroPoint() == ZeroPoint::integer_minus_one)
+      z = arith::AddIOp::create(
+          b, loc, z, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1)));
+    return arith::SIToFPOp::create(b, loc, f32, z);
+  }
+
+  AffineEncodingAttr enc;
+  Value codes, scales, zeros;
+};
+
+/// The stream of `op`'s weight, or the reason it has none.
+FailureOr<std::unique_ptr<WeightStream>> streamFor(LinearOp op,
+                                                   std::string &why) {
+  Value weight = op.getWeight();
+  if (auto type = dyn_cast<RankedTensorType>(weight.getType())) {
+    if (!type.getElementType().isF32()) {
+      why = "float weight of another type than f32";
+      return failure();
+    }
+    return std::unique_ptr<WeightStream>(
+        new FloatStream(weight, type.getShape()[1]));
+  }
+  auto qtype = cast<QTensorType>(weight.getType());
+  if (!qtype.getElementType().isF32()) {
+    why = "quantized weight of element type other than f32";
+    return failure();
+  }
+  auto assemble = weight.getDefiningOp<AssembleOp>();
+  if (!assemble) {
+    why = "the weight's parts are not visible (not an hfq.assemble)";
+    return failure();
+  }
+  auto enc = dyn_cast<AffineEncodingAttr>(qtype.getEncoding());
+  if (!enc) {
+    why = "no stream for this encoding yet";
+    return failure();
+  }
+  auto stream =
+      AffineStream::create(enc, qtype.getShape(), assemble.getParts(), why);
+  if (failed(stream))
+    return failure();
+  return std::unique_ptr<WeightStream>(std::move(*stream));
+}
+
+/// `x` [M, K] with each chunk of `chunk` inputs in `order`, zero-padded to
+/// whole chunks: the activations as the stream's loads order the weights.
+Value permuteInputs(OpBuilder &b, Location loc, Value x, Value M, int64_t K,
+                    int64_t chunk, ArrayRef<int64_t> order) {
+  Type f32 = b.getF32Type();
+  const int64_t padded = (K + chunk - 1) / chunk * chunk;
+  auto xType = cast<RankedTensorType>(x.getType());
+  SmallVector<Value> dynamicSizes;
+  if (xType.isDynamicDim(0))
+    dynamicSizes.push_back(M);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{xType.getShape()[0], padded}, f32,
+      dynamicSizes);
+  auto vecType = VectorType::get({chunk}, f32);
+  Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
+  auto rows = scf::ForOp::create(
+      b, loc, c0, M, c1, ValueRange{init},
+      [&](OpBuilder &b, Location loc, Value m, ValueRange acc) {
+        auto chunks = scf::ForOp::create(
+            b, loc, c0, indexConst(b, loc, padded), indexConst(b, loc, chunk),
+            ValueRange{acc[0]},
+            [&](OpBuilder &b, Location loc, Value k, ValueRange acc2) {
+              Value v = vector::TransferReadOp::create(
+                  b, loc, vecType, x, ValueRange{m, k},
+                  std::optional<Value>(f32Const(b, loc, 0.0)),
+                  ArrayRef<bool>{K % chunk == 0});
+              Value p = vector::ShuffleOp::create(b, loc, v, v, order);
+              scf::YieldOp::create(b, loc,
+                                   vector::TransferWriteOp::create(
+                                       b, loc, p, acc2[0], ValueRange{m, k},
+                                       ArrayRef<bool>{true})
+                                       .getResult());
+            });
+        scf::YieldOp::create(b, loc, chunks.getResults());
+      });
+  return rows.getResult(0);
+}
+
+/// Builds the kernel computing `op` from `stream`; see the file comment.
+Value buildKernel(OpBuilder &b, LinearOp op, const WeightStream &stream,
+                  int64_t lanes) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  int64_t N = resultType.getShape()[1];
+  int64_t K = cast<RankedTensorType>(x.getType()).getShape()[1];
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({lanes}, f32);
+  // Output rows per tile: each activation vector feeds this many rows.
+  const int64_t tile = N % 4 == 0 ? 4 : N % 2 == 0 ? 2 : 1;
+  const int64_t chunk = stream.chunk(lanes), perChunk = chunk / lanes;
+  const int64_t gs = stream.groupSize, groups = K / gs;
+  const int64_t fullChunks = gs / chunk;
+  const bool tail = gs % chunk != 0; // only when gs == K (checked)
+
+  Value M = tensor::DimOp::create(b, loc, x, 0);
+  Value c0 = indexConst(b, loc, 0), c1 = indexConst(b, loc, 1);
+  SmallVector<int64_t> order = stream.permutation(lanes);
+  // With a permutation, the activations are padded to whole chunks, so
+  // only the weights' tail is read out of bounds.
+  Value xs = order.empty() ? x : permuteInputs(b, loc, x, M, K, chunk, order);
+  const bool xPadded = !order.empty();
+
+  SmallVector<Value> dynamicSizes;
+  if (resultType.isDynamicDim(0))
+    dynamicSizes.push_back(M);
+  Value init =
+      tensor::EmptyOp::create(b, loc, resultType.getShape(), f32, dynamicSizes);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(N / tile)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value n0 = arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+                                   indexConst(b, loc, tile));
+  Value out = forall.getRegionIterArgs()[0];
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), n0};
+  SmallVector<OpFoldResult> sizes = {M, b.getIndexAttr(tile)};
+  SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  Value tileInit =
+      tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, strides);
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < tile; ++r)
+    rows.push_back(arith::AddIOp::create(b, loc, n0, indexConst(b, loc, r)));
+  Value zeroVec = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+  Value zeroF = f32Const(b, loc, 0.0);
+
+  auto perRow = scf::ForOp::create(
+      b, loc, c0, M, c1, ValueRange{tileInit},
+      [&](OpBuilder &b, Location loc, Value m, ValueRange tileAcc) {
+        // One chunk at input k: p[r][j] += c_rj * x_j (an accumulator per
+        // row and vector, so the FMAs of a chunk are independent), and the
+        // activations' sum into the last entry.
+        auto chunkStep = [&](OpBuilder &b, Value k, ValueRange p,
+                             bool inBounds) {
+          SmallVector<Value> xv;
+          for (int64_t j = 0; j < perChunk; ++j)
+            xv.push_back(vector::TransferReadOp::create(
+                b, loc, vecType, xs,
+                ValueRange{m, arith::AddIOp::create(
+                                  b, loc, k, indexConst(b, loc, j * lanes))},
+                std::optional<Value>(zeroF),
+                ArrayRef<bool>{inBounds || xPadded}));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < tile; ++r) {
+            SmallVector<Value> w =
+                stream.load(b, loc, rows[r], k, lanes, inBounds);
+            for (int64_t j = 0; j < perChunk; ++j)
+              next.push_back(vector::FMAOp::create(b, loc, w[j], xv[j],
+                                                   p[r * perChunk + j]));
+          }
+          if (stream.hasOffsets) {
+            Value sum = p[tile * perChunk];
+            for (Value v : xv)
+              sum = arith::AddFOp::create(b, loc, sum, v);
+            next.push_back(sum);
+          }
+          return next;
+        };
+        SmallVector<Value> accInit(tile, zeroVec);
+        auto groupLoop = scf::ForOp::create(
+            b, loc, c0, indexConst(b, loc, groups), c1, accInit,
+            [&](OpBuilder &b, Location loc, Value g, ValueRange acc) {
+              Value kb =
+                  arith::MulIOp::create(b, loc, g, indexConst(b, loc, gs));
+              SmallVector<Value> partialInit(
+                  tile * perChunk + stream.hasOffsets, zeroVec);
+              auto chunks = scf::ForOp::create(
+                  b, loc, c0, indexConst(b, loc, fullChunks * chunk),
+                  indexConst(b, loc, chunk), partialInit,
+                  [&](OpBuilder &b, Location loc, Value c, ValueRange p) {
+                    Value k = arith::AddIOp::create(b, loc, kb, c);
+                    scf::YieldOp::create(b, loc, chunkStep(b, k, p, true));
+                  });
+              SmallVector<Value> partial(chunks.getResults());
+              if (tail)
+                partial = chunkStep(b, indexConst(b, loc, fullChunks * chunk),
+                                    partial, false);
+              SmallVector<Value> next;
+              for (int64_t r = 0; r < tile; ++r) {
+                Value sum = partial[r * perChunk];
+                for (int64_t j = 1; j < perChunk; ++j)
+                  sum = arith::AddFOp::create(b, loc, sum,
+                                              partial[r * perChunk + j]);
+                Value s = stream.scale(b, loc, rows[r], g);
+                Value a =
+                    s ? vector::FMAOp::create(
+                            b, loc,
+                            vector::BroadcastOp::create(b, loc, vecType, s),
+                            sum, acc[r])
+                      : arith::AddFOp::create(b, loc, acc[r], sum).getResult();
+                if (stream.hasOffsets) {
+                  Value o = stream.offset(b, loc, rows[r], g, s);
+                  a = vector::FMAOp::create(
+                      b, loc, vector::BroadcastOp::create(b, loc, vecType, o),
+                      partial[tile * perChunk], a);
+                }
+                next.push_back(a);
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        SmallVector<Value> ys;
+        for (int64_t r = 0; r < tile; ++r) {
+          Value y = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::ADD, groupLoop.getResult(r));
+          if (Value bias = op.getBias())
+            y = arith::AddFOp::create(
+                b, loc, y, tensor::ExtractOp::create(b, loc, bias, rows[r]));
+          ys.push_back(y);
+        }
+        Value yv = vector::FromElementsOp::create(
+            b, loc, VectorType::get({tile}, f32), ys);
+        Value written = vector::TransferWriteOp::create(b, loc, yv, tileAcc[0],
+                                                        ValueRange{m, c0},
+                                                        ArrayRef<bool>{true})
+                            .getResult();
+        scf::YieldOp::create(b, loc, written);
+      });
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, perRow.getResult(0), out,
+                                        offsets, sizes, strides);
+  return forall.getResult(0);
+}
+
+int64_t hostLanes() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512f") ? 16 : 8;
+}
+
+struct ConvertHFQToCPUPass
+    : mlir::hfq::impl::ConvertHFQToCPUBase<ConvertHFQToCPUPass> {
+  using ConvertHFQToCPUBase::ConvertHFQToCPUBase;
+  void runOnOperation() override {
+    const int64_t width = lanes ? int64_t(lanes) : hostLanes();
+    if (width < 8 || !llvm::isPowerOf2_64(width)) {
+      getOperation().emitError()
+          << "convert-hfq-to-cpu: lanes must be a power of two >= 8, got "
+          << width;
+      return signalPassFailure();
+    }
+    SmallVector<LinearOp> linears;
+    getOperation().walk([&](LinearOp op) { linears.push_back(op); });
+    for (LinearOp op : linears) {
+      std::string why;
+      FailureOr<std::unique_ptr<WeightStream>> stream = failure();
+      auto xType = dyn_cast<RankedTensorType>(op.getInput().getType());
+      if (op.getOutlierThresholdAttr())
+        why = "LLM.int8 mixed decomposition";
+      else if (!xType || xType.getRank() != 2 ||
+               !xType.getElementType().isF32() ||
+               ShapedType::isDynamic(xType.getShape()[1]))
+        why = "input is not a [rows, K] f32 tensor with static K";
+      else
+        stream = streamFor(op, why);
+      // Groups must hold whole chunks (a row-wide group may end in a
+      // partial one); narrower vectors make smaller chunks.
+      int64_t laneCount = width;
+      if (succeeded(stream)) {
+        int64_t K = xType.getShape()[1];
+        int64_t gs = (*stream)->groupSize;
+        while (gs != K && gs % (*stream)->chunk(laneCount) != 0 &&
+               laneCount > 8)
+          laneCount /= 2;
+        if (gs != K && gs % (*stream)->chunk(laneCount) != 0) {
+          why = "group size " + std::to_string(gs) +
+                " is not a multiple of the kernel's chunk of " +
+                std::to_string((*stream)->chunk(laneCount)) + " inputs";
+          stream = failure();
+        }
+      }
+      if (failed(stream)) {
+        if (report)
+          op.emitRemark() << "left to the reference lowering: " << why;
+        continue;
+      }
+      OpBuilder b(op);
+      Value y = buildKernel(b, op, **stream, laneCount);
+      op.getResult().replaceAllUsesWith(y);
+      op.erase();
+    }
+  }
+};
+
+} // namespace
