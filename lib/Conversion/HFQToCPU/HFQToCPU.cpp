@@ -55,13 +55,6 @@ Value f32Const(OpBuilder &b, Location loc, double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
 }
 
-Value toF32(OpBuilder &b, Location loc, Value v) {
-  Type f32 = b.getF32Type();
-  if (v.getType() == f32)
-    return v;
-  return arith::ExtFOp::create(b, loc, f32, v);
-}
-
 /// How one weight is read by the kernel; see the file comment.
 ///
 /// A load decodes one chunk of `chunk(lanes)` consecutive inputs of a row
@@ -87,13 +80,12 @@ public:
   virtual SmallVector<Value> load(OpBuilder &b, Location loc, Value row,
                                   Value k0, int64_t lanes,
                                   bool inBounds) const = 0;
-  /// s[row, g] as f32, or null when every scale is 1.
-  virtual Value scale(OpBuilder &b, Location loc, Value row, Value g) const {
-    return {};
-  }
-  /// o[row, g] as f32 given the group's scale (only when hasOffsets).
-  virtual Value offset(OpBuilder &b, Location loc, Value row, Value g,
-                       Value scale) const {
+  /// The scales and offsets of groups g0 .. g0 + count of row `row`, as
+  /// vector<count x f32> each: a null scale when every scale is 1, a null
+  /// offset unless hasOffsets. `count` divides the number of groups.
+  virtual std::pair<Value, Value> groupParams(OpBuilder &b, Location loc,
+                                              Value row, Value g0,
+                                              int64_t count) const {
     return {};
   }
 };
@@ -174,7 +166,7 @@ public:
                           int64_t lanes, bool inBounds) const override {
     unsigned bits = enc.getBits();
     int64_t perByte = 8 / bits;
-    Type i8 = b.getI8Type(), i32 = b.getI32Type();
+    Type i8 = b.getI8Type();
     Value byte0 =
         arith::DivUIOp::create(b, loc, k0, indexConst(b, loc, perByte));
     Value raw = vector::TransferReadOp::create(
@@ -182,7 +174,101 @@ public:
         std::optional<Value>(
             arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
         ArrayRef<bool>{inBounds});
-    auto wide = VectorType::get({lanes}, i32);
+    SmallVector<Value> fields;
+    for (Value f : fieldsOf(b, loc, raw, bits, enc.getOrder()))
+      fields.push_back(arith::UIToFPOp::create(
+          b, loc, VectorType::get({lanes}, b.getF32Type()), f));
+    return fields;
+  }
+
+  std::pair<Value, Value> groupParams(OpBuilder &b, Location loc, Value row,
+                                      Value g0, int64_t count) const override {
+    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+    auto vec = [&](Type t) { return VectorType::get({count}, t); };
+    // One scale for the tensor: its row index is 0 too (g0 is 0).
+    Value r = enc.getGranularity() == Granularity::tensor
+                  ? indexConst(b, loc, 0)
+                  : row;
+    auto read = [&](Value t, Type elem, Value col) -> Value {
+      Attribute zero = isa<FloatType>(elem)
+                           ? Attribute(b.getFloatAttr(elem, 0.0))
+                           : Attribute(b.getIntegerAttr(elem, 0));
+      return vector::TransferReadOp::create(
+          b, loc, vec(elem), t, ValueRange{r, col},
+          std::optional<Value>(
+              arith::ConstantOp::create(b, loc, cast<TypedAttr>(zero))),
+          ArrayRef<bool>{true});
+    };
+    auto widen = [&](Value v) -> Value {
+      if (cast<VectorType>(v.getType()).getElementType() == f32)
+        return v;
+      return arith::ExtFOp::create(b, loc, vec(f32), v);
+    };
+    Type scaleType = cast<RankedTensorType>(scales.getType()).getElementType();
+    Value s = widen(read(scales, scaleType, g0));
+    unsigned bits = enc.getBits();
+    Value z;
+    switch (enc.getZeroPoint()) {
+    case ZeroPoint::symmetric:
+      z = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(
+              vec(f32), b.getF32FloatAttr(float(int64_t(1) << (bits - 1)))));
+      break;
+    case ZeroPoint::float_:
+      z = widen(read(
+          zeros, cast<RankedTensorType>(zeros.getType()).getElementType(), g0));
+      break;
+    case ZeroPoint::integer:
+    case ZeroPoint::integer_minus_one: {
+      Value zi;
+      int64_t perByte = 8 / bits;
+      if (!enc.getPackedZeros()) {
+        zi = read(zeros, i32, g0);
+      } else if (count % perByte == 0) {
+        Value byte0 =
+            arith::DivUIOp::create(b, loc, g0, indexConst(b, loc, perByte));
+        Value raw = vector::TransferReadOp::create(
+            b, loc, VectorType::get({count / perByte}, b.getI8Type()), zeros,
+            ValueRange{r, byte0},
+            std::optional<Value>(
+                arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
+            ArrayRef<bool>{true});
+        zi = unpackInOrder(b, loc, raw, bits, PackOrder::lsb_first);
+      } else {
+        // Fewer groups than a byte holds: one field at a time.
+        SmallVector<Value> fields;
+        for (int64_t i = 0; i < count; ++i)
+          fields.push_back(packedZero(
+              b, loc, r,
+              arith::AddIOp::create(b, loc, g0, indexConst(b, loc, i))));
+        zi = vector::FromElementsOp::create(b, loc, vec(i32), fields);
+      }
+      if (enc.getZeroPoint() == ZeroPoint::integer_minus_one)
+        zi = arith::AddIOp::create(
+            b, loc, zi,
+            arith::ConstantOp::create(
+                b, loc,
+                DenseElementsAttr::get(vec(i32), b.getI32IntegerAttr(1))));
+      z = arith::SIToFPOp::create(b, loc, vec(f32), zi);
+      break;
+    }
+    }
+    Value o =
+        arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, s, z));
+    return {s, o};
+  }
+
+private:
+  AffineStream() = default;
+
+  /// Field j of every byte of `raw` (the code of input perByte * byte + j
+  /// in the stream), as one vector<bytes x i32> per j.
+  static SmallVector<Value> fieldsOf(OpBuilder &b, Location loc, Value raw,
+                                     unsigned bits, PackOrder order) {
+    int64_t perByte = 8 / bits;
+    int64_t n = cast<VectorType>(raw.getType()).getNumElements();
+    auto wide = VectorType::get({n}, b.getI32Type());
     Value words = arith::ExtUIOp::create(b, loc, wide, raw);
     auto splat = [&](int64_t v) {
       return arith::ConstantOp::create(
@@ -190,84 +276,56 @@ public:
     };
     SmallVector<Value> fields;
     for (int64_t j = 0; j < perByte; ++j) {
-      int64_t shift = enc.getOrder() == PackOrder::lsb_first
-                          ? bits * j
-                          : 8 - bits * (j + 1);
+      int64_t shift =
+          order == PackOrder::lsb_first ? bits * j : 8 - bits * (j + 1);
       Value f = words;
       if (shift)
         f = arith::ShRUIOp::create(b, loc, f, splat(shift));
       if (shift + bits < 8)
-        f = arith::AndIOp::create(b, loc, f, splat(enc.getMaxCode()));
-      fields.push_back(arith::UIToFPOp::create(
-          b, loc, VectorType::get({lanes}, b.getF32Type()), f));
+        f = arith::AndIOp::create(b, loc, f, splat((1 << bits) - 1));
+      fields.push_back(f);
     }
     return fields;
   }
 
-  Value scale(OpBuilder &b, Location loc, Value row, Value g) const override {
-    return toF32(
-        b, loc,
-        tensor::ExtractOp::create(b, loc, scales, groupIndex(b, loc, row, g)));
+  /// The `bits`-bit fields of the bytes `raw` in stream order, as i32.
+  static Value unpackInOrder(OpBuilder &b, Location loc, Value raw,
+                             unsigned bits, PackOrder order) {
+    SmallVector<Value> fields = fieldsOf(b, loc, raw, bits, order);
+    // Interleaving the even- and odd-indexed fields recursively puts field
+    // j of byte i at position perByte * i + j.
+    std::function<Value(ArrayRef<Value>)> merge =
+        [&](ArrayRef<Value> fs) -> Value {
+      if (fs.size() == 1)
+        return fs[0];
+      SmallVector<Value> even, odd;
+      for (size_t j = 0; j < fs.size(); ++j)
+        (j % 2 ? odd : even).push_back(fs[j]);
+      return vector::InterleaveOp::create(b, loc, merge(even), merge(odd));
+    };
+    return merge(fields);
   }
 
-  Value offset(OpBuilder &b, Location loc, Value row, Value g,
-               Value s) const override {
-    Value z = zeroPoint(b, loc, row, g);
-    return arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, s, z));
-  }
-
-private:
-  AffineStream() = default;
-
-  SmallVector<Value> groupIndex(OpBuilder &b, Location loc, Value row,
-                                Value g) const {
-    if (enc.getGranularity() == Granularity::tensor)
-      return {indexConst(b, loc, 0), indexConst(b, loc, 0)};
-    return {row, g};
-  }
-
-  /// z as f32, as the reference lowering computes it.
-  Value zeroPoint(OpBuilder &b, Location loc, Value row, Value g) const {
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  /// The packed integer zero of group g of row r, as i32 (each row of
+  /// zeros its own LSB-first stream).
+  Value packedZero(OpBuilder &b, Location loc, Value r, Value g) const {
+    Type i32 = b.getI32Type();
     unsigned bits = enc.getBits();
-    switch (enc.getZeroPoint()) {
-    case ZeroPoint::symmetric:
-      return f32Const(b, loc, double(int64_t(1) << (bits - 1)));
-    case ZeroPoint::float_:
-      return toF32(
-          b, loc,
-          tensor::ExtractOp::create(b, loc, zeros, groupIndex(b, loc, row, g)));
-    case ZeroPoint::integer:
-    case ZeroPoint::integer_minus_one:
-      break;
-    }
-    Value z;
-    if (enc.getPackedZeros()) {
-      // Each row of zeros its own LSB-first stream of `bits`-bit fields.
-      SmallVector<Value> idx = groupIndex(b, loc, row, g);
-      int64_t perByte = 8 / bits;
-      Value byte =
-          arith::DivUIOp::create(b, loc, idx[1], indexConst(b, loc, perByte));
-      Value field =
-          arith::RemUIOp::create(b, loc, idx[1], indexConst(b, loc, perByte));
-      Value v = arith::ExtUIOp::create(
-          b, loc, i32,
-          tensor::ExtractOp::create(b, loc, zeros, ValueRange{idx[0], byte}));
-      Value shift = arith::IndexCastOp::create(
-          b, loc, i32,
-          arith::MulIOp::create(b, loc, field, indexConst(b, loc, bits)));
-      v = arith::ShRUIOp::create(b, loc, v, shift);
-      z = arith::AndIOp::create(
-          b, loc, v,
-          arith::ConstantOp::create(b, loc,
-                                    b.getI32IntegerAttr(enc.getMaxCode())));
-    } else {
-      z = tensor::ExtractOp::create(b, loc, zeros, groupIndex(b, loc, row, g));
-    }
-    if (enc.getZeroPoint() == ZeroPoint::integer_minus_one)
-      z = arith::AddIOp::create(
-          b, loc, z, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1)));
-    return arith::SIToFPOp::create(b, loc, f32, z);
+    int64_t perByte = 8 / bits;
+    Value byte = arith::DivUIOp::create(b, loc, g, indexConst(b, loc, perByte));
+    Value field =
+        arith::RemUIOp::create(b, loc, g, indexConst(b, loc, perByte));
+    Value v = arith::ExtUIOp::create(
+        b, loc, i32,
+        tensor::ExtractOp::create(b, loc, zeros, ValueRange{r, byte}));
+    Value shift = arith::IndexCastOp::create(
+        b, loc, i32,
+        arith::MulIOp::create(b, loc, field, indexConst(b, loc, bits)));
+    v = arith::ShRUIOp::create(b, loc, v, shift);
+    return arith::AndIOp::create(
+        b, loc, v,
+        arith::ConstantOp::create(b, loc,
+                                  b.getI32IntegerAttr(enc.getMaxCode())));
   }
 
   AffineEncodingAttr enc;
@@ -361,6 +419,10 @@ Value buildKernel(OpBuilder &b, LinearOp op, const WeightStream &stream,
   const int64_t chunk = stream.chunk(lanes), perChunk = chunk / lanes;
   const int64_t gs = stream.groupSize, groups = K / gs;
   const int64_t fullChunks = gs / chunk;
+  const int64_t block = groups % 8 == 0   ? 8
+                        : groups % 4 == 0 ? 4
+                        : groups % 2 == 0 ? 2
+                                          : 1;
   const bool tail = gs % chunk != 0; // only when gs == K (checked)
 
   Value M = tensor::DimOp::create(b, loc, x, 0);
@@ -428,47 +490,59 @@ Value buildKernel(OpBuilder &b, LinearOp op, const WeightStream &stream,
           }
           return next;
         };
+        // Groups in blocks of `block`: their scales and offsets are read
+        // and computed as one vector per row, then taken lane by lane.
         SmallVector<Value> accInit(tile, zeroVec);
         auto groupLoop = scf::ForOp::create(
-            b, loc, c0, indexConst(b, loc, groups), c1, accInit,
-            [&](OpBuilder &b, Location loc, Value g, ValueRange acc) {
-              Value kb =
-                  arith::MulIOp::create(b, loc, g, indexConst(b, loc, gs));
-              SmallVector<Value> partialInit(
-                  tile * perChunk + stream.hasOffsets, zeroVec);
-              auto chunks = scf::ForOp::create(
-                  b, loc, c0, indexConst(b, loc, fullChunks * chunk),
-                  indexConst(b, loc, chunk), partialInit,
-                  [&](OpBuilder &b, Location loc, Value c, ValueRange p) {
-                    Value k = arith::AddIOp::create(b, loc, kb, c);
-                    scf::YieldOp::create(b, loc, chunkStep(b, k, p, true));
-                  });
-              SmallVector<Value> partial(chunks.getResults());
-              if (tail)
-                partial = chunkStep(b, indexConst(b, loc, fullChunks * chunk),
-                                    partial, false);
-              SmallVector<Value> next;
-              for (int64_t r = 0; r < tile; ++r) {
-                Value sum = partial[r * perChunk];
-                for (int64_t j = 1; j < perChunk; ++j)
-                  sum = arith::AddFOp::create(b, loc, sum,
-                                              partial[r * perChunk + j]);
-                Value s = stream.scale(b, loc, rows[r], g);
-                Value a =
-                    s ? vector::FMAOp::create(
-                            b, loc,
-                            vector::BroadcastOp::create(b, loc, vecType, s),
-                            sum, acc[r])
-                      : arith::AddFOp::create(b, loc, acc[r], sum).getResult();
-                if (stream.hasOffsets) {
-                  Value o = stream.offset(b, loc, rows[r], g, s);
-                  a = vector::FMAOp::create(
-                      b, loc, vector::BroadcastOp::create(b, loc, vecType, o),
-                      partial[tile * perChunk], a);
+            b, loc, c0, indexConst(b, loc, groups / block), c1, accInit,
+            [&](OpBuilder &b, Location loc, Value gb, ValueRange accIn) {
+              Value g0 =
+                  arith::MulIOp::create(b, loc, gb, indexConst(b, loc, block));
+              SmallVector<std::pair<Value, Value>> params;
+              for (int64_t r = 0; r < tile; ++r)
+                params.push_back(
+                    stream.groupParams(b, loc, rows[r], g0, block));
+              SmallVector<Value> acc(accIn);
+              auto lane = [&](Value v, int64_t i) -> Value {
+                return vector::BroadcastOp::create(
+                    b, loc, vecType,
+                    vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}));
+              };
+              for (int64_t gi = 0; gi < block; ++gi) {
+                Value kb = arith::MulIOp::create(
+                    b, loc,
+                    arith::AddIOp::create(b, loc, g0, indexConst(b, loc, gi)),
+                    indexConst(b, loc, gs));
+                SmallVector<Value> partialInit(
+                    tile * perChunk + stream.hasOffsets, zeroVec);
+                auto chunks = scf::ForOp::create(
+                    b, loc, c0, indexConst(b, loc, fullChunks * chunk),
+                    indexConst(b, loc, chunk), partialInit,
+                    [&](OpBuilder &b, Location loc, Value c, ValueRange p) {
+                      Value k = arith::AddIOp::create(b, loc, kb, c);
+                      scf::YieldOp::create(b, loc, chunkStep(b, k, p, true));
+                    });
+                SmallVector<Value> partial(chunks.getResults());
+                if (tail)
+                  partial = chunkStep(b, indexConst(b, loc, fullChunks * chunk),
+                                      partial, false);
+                for (int64_t r = 0; r < tile; ++r) {
+                  Value sum = partial[r * perChunk];
+                  for (int64_t j = 1; j < perChunk; ++j)
+                    sum = arith::AddFOp::create(b, loc, sum,
+                                                partial[r * perChunk + j]);
+                  auto [s, o] = params[r];
+                  acc[r] = s ? vector::FMAOp::create(b, loc, lane(s, gi), sum,
+                                                     acc[r])
+                                   .getResult()
+                             : arith::AddFOp::create(b, loc, acc[r], sum)
+                                   .getResult();
+                  if (o)
+                    acc[r] = vector::FMAOp::create(
+                        b, loc, lane(o, gi), partial[tile * perChunk], acc[r]);
                 }
-                next.push_back(a);
               }
-              scf::YieldOp::create(b, loc, next);
+              scf::YieldOp::create(b, loc, acc);
             });
         SmallVector<Value> ys;
         for (int64_t r = 0; r < tile; ++r) {
