@@ -125,32 +125,43 @@ std::string moduleText(const KernelCase &c, MLIRContext &ctx) {
   return out;
 }
 
+/// Runs convert-hfq-to-cpu with `options` on `module`; the number of
+/// hfq.linear ops it left (-1 when the pass failed).
+int linearsLeft(ModuleOp module, const ConvertHFQToCPUOptions &options) {
+  PassManager pm(module.getContext());
+  pm.addPass(createConvertHFQToCPU(options));
+  if (failed(pm.run(module)))
+    return -1;
+  int linears = 0;
+  module.walk([&](LinearOp) { ++linears; });
+  return linears;
+}
+
+/// A context with every dialect hfq's pipelines use.
+void loadDialects(MLIRContext &ctx) {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  ctx.appendDialectRegistry(registry);
+  ctx.loadAllAvailableDialects();
+}
+
 class CPUKernels
     : public ::testing::TestWithParam<std::tuple<KernelCase, unsigned>> {};
 
 TEST_P(CPUKernels, MatchReferenceLowering) {
   const auto &[c, lanes] = GetParam();
   MLIRContext ctx;
-  {
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    ctx.appendDialectRegistry(registry);
-    ctx.loadAllAvailableDialects();
-  }
+  loadDialects(ctx);
   const std::string source = moduleText(c, ctx);
 
   // The pass generates a kernel for this case (no reference fallback).
   {
     OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
     ASSERT_TRUE(module) << source;
-    PassManager pm(&ctx);
     ConvertHFQToCPUOptions options;
     options.lanes = lanes;
-    pm.addPass(createConvertHFQToCPU(options));
-    ASSERT_TRUE(succeeded(pm.run(*module)));
-    int linears = 0;
-    module->walk([&](LinearOp) { ++linears; });
-    ASSERT_EQ(linears, 0) << "convert-hfq-to-cpu left the linear of " << c.name;
+    ASSERT_EQ(linearsLeft(*module, options), 0)
+        << "convert-hfq-to-cpu left the linear of " << c.name;
   }
 
   JITOptions reference;
@@ -248,10 +259,7 @@ INSTANTIATE_TEST_SUITE_P(
 /// and say why.
 TEST(CPUKernels, FallbacksAreReported) {
   MLIRContext ctx;
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  ctx.appendDialectRegistry(registry);
-  ctx.loadAllAvailableDialects();
+  loadDialects(ctx);
   const char *source = R"(
 func.func @f(%x: tensor<2x64xf32>, %c: tensor<4x32xi8>, %s: tensor<4x2xf32>, %z: tensor<4x2xi32>, %g: tensor<64xi32>) -> tensor<2x4xf32> {
   %w = hfq.assemble %c, %s, %z, %g : tensor<4x32xi8>, tensor<4x2xf32>, tensor<4x2xi32>, tensor<64xi32> -> !hfq.qtensor<4x64xf32, #hfq.affine<bits = 4, granularity = group, group_size = 32, zero_point = integer, act_order = true>>
@@ -265,14 +273,9 @@ func.func @f(%x: tensor<2x64xf32>, %c: tensor<4x32xi8>, %s: tensor<4x2xf32>, %z:
     remarks += diag.str() + "\n";
     return success();
   });
-  PassManager pm(&ctx);
   ConvertHFQToCPUOptions options;
   options.report = true;
-  pm.addPass(createConvertHFQToCPU(options));
-  ASSERT_TRUE(succeeded(pm.run(*module)));
-  int linears = 0;
-  module->walk([&](LinearOp) { ++linears; });
-  EXPECT_EQ(linears, 1);
+  EXPECT_EQ(linearsLeft(*module, options), 1);
   EXPECT_NE(remarks.find("left to the reference lowering: act_order"),
             std::string::npos)
       << remarks;

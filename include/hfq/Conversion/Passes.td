@@ -43,10 +43,14 @@ def ConvertHFQToCPU : Pass<"convert-hfq-to-cpu", "::mlir::ModuleOp"> {
     vector-dialect kernel in which the dequantized weight never exists in
     memory: output rows are split into tiles run as `scf.forall` iterations
     (OpenMP threads after bufferization); each tile streams its weight rows
-    once per activation row, `lanes` codes at a time, decodes them in
+    once per activation row, a chunk of codes at a time, decodes them in
     registers and accumulates `codes * x` per group with FMAs; each group
     adds `scale * (sum of codes * x) + offset * (sum of x)`, the affine
-    encodings' `(q - z) * s` rearranged so a group costs two vector FMAs.
+    encodings' `(q - z) * s` rearranged so a group costs two vector FMAs
+    (scales and offsets of up to 8 groups are computed as one vector). The
+    activations are permuted once per call into the order packed codes
+    decode in (a byte's low fields, then its high ones), so the weights are
+    never shuffled.
 
     A kernel is generated from the encoding's description (bits, packing
     order, granularity, zero-point kind, scale type), not written per scheme:

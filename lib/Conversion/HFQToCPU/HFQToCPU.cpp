@@ -4,9 +4,10 @@
 // fused dequantize-and-multiply kernel in the vector dialect, on tensors
 // (bufferized with the rest of the module).
 //
-// The kernel is one generator: a WeightStream says how to decode `lanes`
-// consecutive weights of one output row into float32 registers, how many
-// inputs a group spans, and each group's scale and offset; the generator
+// The kernel is one generator: a WeightStream says how to decode a chunk
+// of one output row's weights into float32 vectors (and in which input
+// order), how many inputs a group spans, and the groups' scales and
+// offsets; the generator
 // builds the loops, the FMAs and the tiling around it. Every weight layout
 // a stream can decode gets a kernel, so a new encoding needs a stream, not
 // a kernel:
@@ -414,8 +415,11 @@ Value buildKernel(OpBuilder &b, LinearOp op, const WeightStream &stream,
   int64_t K = cast<RankedTensorType>(x.getType()).getShape()[1];
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({lanes}, f32);
-  // Output rows per tile: each activation vector feeds this many rows.
+  // Output rows per tile: each activation vector feeds this many rows;
+  // activation rows per block: each decoded weight vector feeds this many
+  // (tile * rowsPerBlock accumulators fit AVX2's 16 registers).
   const int64_t tile = N % 4 == 0 ? 4 : N % 2 == 0 ? 2 : 1;
+  const int64_t rowsPerBlock = 2;
   const int64_t chunk = stream.chunk(lanes), perChunk = chunk / lanes;
   const int64_t gs = stream.groupSize, groups = K / gs;
   const int64_t fullChunks = gs / chunk;
@@ -458,108 +462,136 @@ Value buildKernel(OpBuilder &b, LinearOp op, const WeightStream &stream,
       b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
   Value zeroF = f32Const(b, loc, 0.0);
 
-  auto perRow = scf::ForOp::create(
-      b, loc, c0, M, c1, ValueRange{tileInit},
-      [&](OpBuilder &b, Location loc, Value m, ValueRange tileAcc) {
-        // One chunk at input k: p[r][j] += c_rj * x_j (an accumulator per
-        // row and vector, so the FMAs of a chunk are independent), and the
-        // activations' sum into the last entry.
-        auto chunkStep = [&](OpBuilder &b, Value k, ValueRange p,
-                             bool inBounds) {
-          SmallVector<Value> xv;
-          for (int64_t j = 0; j < perChunk; ++j)
-            xv.push_back(vector::TransferReadOp::create(
-                b, loc, vecType, xs,
-                ValueRange{m, arith::AddIOp::create(
-                                  b, loc, k, indexConst(b, loc, j * lanes))},
-                std::optional<Value>(zeroF),
-                ArrayRef<bool>{inBounds || xPadded}));
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < tile; ++r) {
-            SmallVector<Value> w =
-                stream.load(b, loc, rows[r], k, lanes, inBounds);
-            for (int64_t j = 0; j < perChunk; ++j)
-              next.push_back(vector::FMAOp::create(b, loc, w[j], xv[j],
-                                                   p[r * perChunk + j]));
-          }
-          if (stream.hasOffsets) {
-            Value sum = p[tile * perChunk];
-            for (Value v : xv)
-              sum = arith::AddFOp::create(b, loc, sum, v);
-            next.push_back(sum);
-          }
-          return next;
-        };
-        // Groups in blocks of `block`: their scales and offsets are read
-        // and computed as one vector per row, then taken lane by lane.
-        SmallVector<Value> accInit(tile, zeroVec);
-        auto groupLoop = scf::ForOp::create(
-            b, loc, c0, indexConst(b, loc, groups / block), c1, accInit,
-            [&](OpBuilder &b, Location loc, Value gb, ValueRange accIn) {
-              Value g0 =
-                  arith::MulIOp::create(b, loc, gb, indexConst(b, loc, block));
-              SmallVector<std::pair<Value, Value>> params;
-              for (int64_t r = 0; r < tile; ++r)
-                params.push_back(
-                    stream.groupParams(b, loc, rows[r], g0, block));
-              SmallVector<Value> acc(accIn);
-              auto lane = [&](Value v, int64_t i) -> Value {
-                return vector::BroadcastOp::create(
-                    b, loc, vecType,
-                    vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}));
-              };
-              for (int64_t gi = 0; gi < block; ++gi) {
-                Value kb = arith::MulIOp::create(
-                    b, loc,
-                    arith::AddIOp::create(b, loc, g0, indexConst(b, loc, gi)),
-                    indexConst(b, loc, gs));
-                SmallVector<Value> partialInit(
-                    tile * perChunk + stream.hasOffsets, zeroVec);
-                auto chunks = scf::ForOp::create(
-                    b, loc, c0, indexConst(b, loc, fullChunks * chunk),
-                    indexConst(b, loc, chunk), partialInit,
-                    [&](OpBuilder &b, Location loc, Value c, ValueRange p) {
-                      Value k = arith::AddIOp::create(b, loc, kb, c);
-                      scf::YieldOp::create(b, loc, chunkStep(b, k, p, true));
-                    });
-                SmallVector<Value> partial(chunks.getResults());
-                if (tail)
-                  partial = chunkStep(b, indexConst(b, loc, fullChunks * chunk),
-                                      partial, false);
-                for (int64_t r = 0; r < tile; ++r) {
-                  Value sum = partial[r * perChunk];
-                  for (int64_t j = 1; j < perChunk; ++j)
-                    sum = arith::AddFOp::create(b, loc, sum,
-                                                partial[r * perChunk + j]);
-                  auto [s, o] = params[r];
-                  acc[r] = s ? vector::FMAOp::create(b, loc, lane(s, gi), sum,
-                                                     acc[r])
-                                   .getResult()
-                             : arith::AddFOp::create(b, loc, acc[r], sum)
-                                   .getResult();
-                  if (o)
-                    acc[r] = vector::FMAOp::create(
-                        b, loc, lane(o, gi), partial[tile * perChunk], acc[r]);
-                }
-              }
-              scf::YieldOp::create(b, loc, acc);
-            });
-        SmallVector<Value> ys;
-        for (int64_t r = 0; r < tile; ++r) {
-          Value y = vector::ReductionOp::create(
-              b, loc, vector::CombiningKind::ADD, groupLoop.getResult(r));
-          if (Value bias = op.getBias())
-            y = arith::AddFOp::create(
-                b, loc, y, tensor::ExtractOp::create(b, loc, bias, rows[r]));
-          ys.push_back(y);
+  // Rows m0 .. m0 + mb of x into the tile: every decoded weight vector is
+  // scaled once and feeds the mb rows' accumulators (acc[r * mb + i]),
+  // so prefill decodes each weight once per mb rows.
+  auto rowBlock = [&](OpBuilder &b, Value m0, int64_t mb, Value tileIn) {
+    SmallVector<Value> ms;
+    for (int64_t i = 0; i < mb; ++i)
+      ms.push_back(arith::AddIOp::create(b, loc, m0, indexConst(b, loc, i)));
+    // One chunk at input k: acc[r][i] += (c_rj * s_r) * x_ij; sums[i] +=
+    // x_ij (the activations' group sums, shared by the rows).
+    auto chunkStep = [&](OpBuilder &b, Value k, ValueRange state,
+                         ArrayRef<Value> rowScales, bool inBounds) {
+      SmallVector<Value> xv; // [i * perChunk + j]
+      for (int64_t i = 0; i < mb; ++i)
+        for (int64_t j = 0; j < perChunk; ++j)
+          xv.push_back(vector::TransferReadOp::create(
+              b, loc, vecType, xs,
+              ValueRange{ms[i], arith::AddIOp::create(
+                                    b, loc, k, indexConst(b, loc, j * lanes))},
+              std::optional<Value>(zeroF),
+              ArrayRef<bool>{inBounds || xPadded}));
+      SmallVector<Value> next(state);
+      for (int64_t r = 0; r < tile; ++r) {
+        SmallVector<Value> w = stream.load(b, loc, rows[r], k, lanes, inBounds);
+        for (int64_t j = 0; j < perChunk; ++j) {
+          Value wj = rowScales.empty()
+                         ? w[j]
+                         : arith::MulFOp::create(b, loc, w[j], rowScales[r])
+                               .getResult();
+          for (int64_t i = 0; i < mb; ++i)
+            next[r * mb + i] = vector::FMAOp::create(
+                b, loc, wj, xv[i * perChunk + j], next[r * mb + i]);
         }
-        Value yv = vector::FromElementsOp::create(
-            b, loc, VectorType::get({tile}, f32), ys);
-        Value written = vector::TransferWriteOp::create(b, loc, yv, tileAcc[0],
-                                                        ValueRange{m, c0},
-                                                        ArrayRef<bool>{true})
-                            .getResult();
-        scf::YieldOp::create(b, loc, written);
+      }
+      if (stream.hasOffsets)
+        for (int64_t i = 0; i < mb; ++i)
+          for (int64_t j = 0; j < perChunk; ++j)
+            next[tile * mb + i] = arith::AddFOp::create(
+                b, loc, next[tile * mb + i], xv[i * perChunk + j]);
+      return next;
+    };
+    // Groups in blocks of `block`: their scales and offsets are read and
+    // computed as one vector per row, then taken lane by lane.
+    SmallVector<Value> accInit(tile * mb, zeroVec);
+    auto groupLoop = scf::ForOp::create(
+        b, loc, c0, indexConst(b, loc, groups / block), c1, accInit,
+        [&](OpBuilder &b, Location loc, Value gb, ValueRange accIn) {
+          Value g0 =
+              arith::MulIOp::create(b, loc, gb, indexConst(b, loc, block));
+          SmallVector<std::pair<Value, Value>> params;
+          for (int64_t r = 0; r < tile; ++r)
+            params.push_back(stream.groupParams(b, loc, rows[r], g0, block));
+          auto lane = [&](Value v, int64_t i) -> Value {
+            return vector::BroadcastOp::create(
+                b, loc, vecType,
+                vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}));
+          };
+          SmallVector<Value> acc(accIn);
+          for (int64_t gi = 0; gi < block; ++gi) {
+            Value kb = arith::MulIOp::create(
+                b, loc,
+                arith::AddIOp::create(b, loc, g0, indexConst(b, loc, gi)),
+                indexConst(b, loc, gs));
+            SmallVector<Value> rowScales;
+            for (int64_t r = 0; r < tile; ++r)
+              if (Value sv = params[r].first)
+                rowScales.push_back(lane(sv, gi));
+            SmallVector<Value> state(acc);
+            if (stream.hasOffsets)
+              state.append(mb, zeroVec);
+            auto chunks = scf::ForOp::create(
+                b, loc, c0, indexConst(b, loc, fullChunks * chunk),
+                indexConst(b, loc, chunk), state,
+                [&](OpBuilder &b, Location loc, Value c, ValueRange st) {
+                  Value k = arith::AddIOp::create(b, loc, kb, c);
+                  scf::YieldOp::create(b, loc,
+                                       chunkStep(b, k, st, rowScales, true));
+                });
+            state.assign(chunks.getResults().begin(),
+                         chunks.getResults().end());
+            if (tail)
+              state = chunkStep(b, indexConst(b, loc, fullChunks * chunk),
+                                state, rowScales, false);
+            for (int64_t r = 0; r < tile; ++r) {
+              for (int64_t i = 0; i < mb; ++i) {
+                acc[r * mb + i] = state[r * mb + i];
+                if (Value o = params[r].second)
+                  acc[r * mb + i] = vector::FMAOp::create(b, loc, lane(o, gi),
+                                                          state[tile * mb + i],
+                                                          acc[r * mb + i]);
+              }
+            }
+          }
+          scf::YieldOp::create(b, loc, acc);
+        });
+    Value written = tileIn;
+    for (int64_t i = 0; i < mb; ++i) {
+      SmallVector<Value> ys;
+      for (int64_t r = 0; r < tile; ++r) {
+        Value y =
+            vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                        groupLoop.getResult(r * mb + i));
+        if (Value bias = op.getBias())
+          y = arith::AddFOp::create(
+              b, loc, y, tensor::ExtractOp::create(b, loc, bias, rows[r]));
+        ys.push_back(y);
+      }
+      Value yv = vector::FromElementsOp::create(
+          b, loc, VectorType::get({tile}, f32), ys);
+      written = vector::TransferWriteOp::create(b, loc, yv, written,
+                                                ValueRange{ms[i], c0},
+                                                ArrayRef<bool>{true})
+                    .getResult();
+    }
+    return written;
+  };
+  // Blocks of `rowsPerBlock` rows of x, then the rest one at a time.
+  Value blocked = arith::MulIOp::create(
+      b, loc,
+      arith::DivUIOp::create(b, loc, M, indexConst(b, loc, rowsPerBlock)),
+      indexConst(b, loc, rowsPerBlock));
+  auto mainRows = scf::ForOp::create(
+      b, loc, c0, blocked, indexConst(b, loc, rowsPerBlock),
+      ValueRange{tileInit},
+      [&](OpBuilder &b, Location loc, Value m0, ValueRange t) {
+        scf::YieldOp::create(b, loc, rowBlock(b, m0, rowsPerBlock, t[0]));
+      });
+  auto perRow = scf::ForOp::create(
+      b, loc, blocked, M, c1, mainRows.getResults(),
+      [&](OpBuilder &b, Location loc, Value m, ValueRange t) {
+        scf::YieldOp::create(b, loc, rowBlock(b, m, 1, t[0]));
       });
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(b, loc, perRow.getResult(0), out,
