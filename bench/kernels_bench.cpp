@@ -8,7 +8,8 @@
 //   - OpenBLAS's float32 GEMV on the same weights (a library baseline);
 //   - `hfq.linear` as hfq compiles it today (hfq-lower-to-llvm, JIT), on a
 //     float32 weight and on a 4-bit #hfq.affine weight (groups of 32, f16
-//     scales, packed zeros: what `hfq quantize` writes), x of 1 row.
+//     scales, packed zeros: what `hfq quantize` writes), x of 1 or more
+//     rows.
 // Every case reads its weight from one of several copies in turn, so the
 // weights stream from DRAM (copies together > 2x the last-level cache).
 // Per case: time per call, effective weight GB/s (stored bytes / time), %
@@ -17,8 +18,10 @@
 // reads faster than the one-stream probe, 110-130 % of it on a 2-core
 // EPYC: the probe is a floor of the attainable bandwidth, not a roofline.)
 //
-// usage: hfq-bench-kernels [NxK ...]   (default: 4096x4096 11008x4096
-//                                       4096x11008)
+// usage: hfq-bench-kernels [--rows=R,...] [NxK ...]
+//        (default: rows 1,4,16; 4096x4096 11008x4096 4096x11008)
+// Rows are the activation rows of x (batch or prefill tokens); OpenBLAS
+// runs sgemv for one row and sgemm (x W^T) for more.
 // hfq's threads are OpenMP's: run under OMP_NUM_THREADS=1 and =2.
 //
 //===----------------------------------------------------------------------===//
@@ -144,10 +147,10 @@ StridedMemRefType<T, 2> view(T *data, int64_t rows, int64_t cols) {
   return d;
 }
 
-/// The rows of a returned [1, n] buffer (freed).
+/// The values of a returned dense [rows, n] buffer (freed).
 std::vector<float> take(StridedMemRefType<float, 2> &out) {
   std::vector<float> y(out.data + out.offset,
-                       out.data + out.offset + out.sizes[1]);
+                       out.data + out.offset + out.sizes[0] * out.sizes[1]);
   free(out.basePtr);
   return y;
 }
@@ -190,13 +193,29 @@ void print(const Row &r, double bandwidth, double blasSecs) {
 int main(int argc, char **argv) {
   registerAllPasses();
   std::vector<std::pair<int64_t, int64_t>> shapes;
+  std::vector<int64_t> rowCounts = {1, 4, 16};
   for (int i = 1; i < argc; ++i) {
+    if (!std::strncmp(argv[i], "--rows=", 7)) {
+      rowCounts.clear();
+      for (const char *p = argv[i] + 7; *p;) {
+        char *end;
+        long long r = std::strtoll(p, &end, 10);
+        if (end == p || r <= 0) {
+          std::fprintf(stderr, "hfq-bench-kernels: bad --rows list '%s'\n",
+                       argv[i] + 7);
+          return 1;
+        }
+        rowCounts.push_back(r);
+        p = *end == ',' ? end + 1 : end;
+      }
+      continue;
+    }
     long long n, k;
     if (std::sscanf(argv[i], "%lldx%lld", &n, &k) != 2 || n <= 0 || k <= 0 ||
         k % 32) {
       std::fprintf(stderr,
-                   "usage: hfq-bench-kernels [NxK ...] (K a multiple "
-                   "of 32), got '%s'\n",
+                   "usage: hfq-bench-kernels [--rows=R,...] [NxK ...] "
+                   "(K a multiple of 32), got '%s'\n",
                    argv[i]);
       return 1;
     }
@@ -223,7 +242,6 @@ int main(int argc, char **argv) {
   std::mt19937 rng(0);
   for (auto shapeNK : shapes) {
     const int64_t n = shapeNK.first, k = shapeNK.second;
-    const double flops = 2.0 * double(n) * double(k);
     const int64_t floatBytes = n * k * 4;
     const int copies = int(std::max<int64_t>(2, 2 * llc / floatBytes + 1));
     std::vector<std::vector<float>> weights(copies);
@@ -233,126 +251,135 @@ int main(int argc, char **argv) {
       for (float &v : w)
         v = uni(rng);
     }
-    std::vector<float> x(k), y(n);
-    for (float &v : x)
-      v = uni(rng);
-    const std::string shape = llvm::formatv("{0}x{1}", n, k).str();
+    for (int64_t rows : rowCounts) {
+      const double flops = 2.0 * double(rows) * double(n) * double(k);
+      std::vector<float> x(rows * k), y(rows * n);
+      for (float &v : x)
+        v = uni(rng);
+      const std::string shape =
+          llvm::formatv("{0}x{1}, {2} row(s)", n, k, rows).str();
+      // OpenBLAS: y = x W^T (sgemv for one row).
+      auto blasProduct = [&](const float *w, float *out) {
+        if (rows == 1)
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, w,
+                      int(k), x.data(), 1, 0.0f, out, 1);
+        else
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows),
+                      int(n), int(k), 1.0f, x.data(), int(k), w, int(k), 0.0f,
+                      out, int(n));
+      };
+      Row blas{"OpenBLAS f32 " + shape, timePerCall([&](int i) {
+                 blasProduct(weights[i % copies].data(), y.data());
+               }),
+               double(floatBytes), flops};
+      print(blas, bandwidth, blas.secs);
 
-    // OpenBLAS.
-    Row blas{"OpenBLAS sgemv f32 " + shape, timePerCall([&](int i) {
-               cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f,
-                           weights[i % copies].data(), int(k), x.data(), 1,
-                           0.0f, y.data(), 1);
-             }),
-             double(floatBytes), flops};
-    print(blas, bandwidth, blas.secs);
-
-    // hfq.linear, float32 weight.
-    const std::string f32 = llvm::formatv(R"(
-func.func @gemv(%x: tensor<1x{1}xf32>, %w: tensor<{0}x{1}xf32>) -> tensor<1x{0}xf32> {
-  %y = hfq.linear %x, %w : tensor<1x{1}xf32>, tensor<{0}x{1}xf32> -> tensor<1x{0}xf32>
-  return %y : tensor<1x{0}xf32>
+      // hfq.linear, float32 weight.
+      const std::string f32 = llvm::formatv(R"(
+func.func @gemv(%x: tensor<{2}x{1}xf32>, %w: tensor<{0}x{1}xf32>) -> tensor<{2}x{0}xf32> {
+  %y = hfq.linear %x, %w : tensor<{2}x{1}xf32>, tensor<{0}x{1}xf32> -> tensor<{2}x{0}xf32>
+  return %y : tensor<{2}x{0}xf32>
 })",
-                                          n, k)
-                                .str();
-    if (auto c = compile(f32)) {
-      using Fn =
-          void(StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
-               StridedMemRefType<float, 2> *);
-      auto fn = lookupCInterface<Fn>(*c->engine, "gemv");
-      if (!fn) {
-        std::fprintf(stderr, "%s\n", llvm::toString(fn.takeError()).c_str());
-        return 1;
-      }
-      auto xv = view(x.data(), 1, k);
-      {
-        StridedMemRefType<float, 2> out{};
-        auto wv = view(weights[0].data(), n, k);
-        (*fn)(&out, &xv, &wv);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f,
-                    weights[0].data(), int(k), x.data(), 1, 0.0f, y.data(), 1);
-        if (!agrees("hfq.linear f32", take(out), y))
+                                            n, k, rows)
+                                  .str();
+      if (auto c = compile(f32)) {
+        using Fn =
+            void(StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
+                 StridedMemRefType<float, 2> *);
+        auto fn = lookupCInterface<Fn>(*c->engine, "gemv");
+        if (!fn) {
+          std::fprintf(stderr, "%s\n", llvm::toString(fn.takeError()).c_str());
           return 1;
+        }
+        auto xv = view(x.data(), rows, k);
+        {
+          StridedMemRefType<float, 2> out{};
+          auto wv = view(weights[0].data(), n, k);
+          (*fn)(&out, &xv, &wv);
+          blasProduct(weights[0].data(), y.data());
+          if (!agrees("hfq.linear f32", take(out), y))
+            return 1;
+        }
+        Row row{"hfq.linear f32 " + shape, timePerCall([&](int i) {
+                  StridedMemRefType<float, 2> out{};
+                  auto wv = view(weights[i % copies].data(), n, k);
+                  (*fn)(&out, &xv, &wv);
+                  free(out.basePtr);
+                }),
+                double(floatBytes), flops};
+        print(row, bandwidth, blas.secs);
       }
-      Row row{"hfq.linear f32 " + shape, timePerCall([&](int i) {
-                StridedMemRefType<float, 2> out{};
-                auto wv = view(weights[i % copies].data(), n, k);
-                (*fn)(&out, &xv, &wv);
-                free(out.basePtr);
-              }),
-              double(floatBytes), flops};
-      print(row, bandwidth, blas.secs);
-    }
 
-    // hfq.linear, 4-bit affine weight (g32, f16 scales, packed zeros).
-    const int64_t groups = k / 32, zeroBytes = (groups * 4 + 7) / 8;
-    const int64_t qBytes = n * k / 2 + n * groups * 2 + n * zeroBytes;
-    const int qCopies = int(std::max<int64_t>(2, 2 * llc / qBytes + 1));
-    std::vector<std::vector<uint8_t>> codes(qCopies), zeros(qCopies);
-    std::vector<std::vector<uint16_t>> scales(qCopies);
-    for (int c = 0; c < qCopies; ++c) {
-      codes[c].resize(n * k / 2);
-      for (uint8_t &b : codes[c])
-        b = uint8_t(rng());
-      zeros[c].resize(n * zeroBytes);
-      for (uint8_t &b : zeros[c])
-        b = uint8_t(rng());
-      scales[c].assign(n * groups, 0x2000); // f16 2^-7
-    }
-    const std::string enc = "#hfq.affine<bits = 4, granularity = group, "
-                            "group_size = 32, zero_point = integer, "
-                            "scale_type = f16, packed_zeros = true>";
-    const std::string q4 = llvm::formatv(R"(
-func.func @gemv(%x: tensor<1x{1}xf32>, %c: tensor<{0}x{2}xi8>, %s: tensor<{0}x{3}xf16>, %z: tensor<{0}x{4}xi8>) -> tensor<1x{0}xf32> {
+      // hfq.linear, 4-bit affine weight (g32, f16 scales, packed zeros).
+      const int64_t groups = k / 32, zeroBytes = (groups * 4 + 7) / 8;
+      const int64_t qBytes = n * k / 2 + n * groups * 2 + n * zeroBytes;
+      const int qCopies = int(std::max<int64_t>(2, 2 * llc / qBytes + 1));
+      std::vector<std::vector<uint8_t>> codes(qCopies), zeros(qCopies);
+      std::vector<std::vector<uint16_t>> scales(qCopies);
+      for (int c = 0; c < qCopies; ++c) {
+        codes[c].resize(n * k / 2);
+        for (uint8_t &b : codes[c])
+          b = uint8_t(rng());
+        zeros[c].resize(n * zeroBytes);
+        for (uint8_t &b : zeros[c])
+          b = uint8_t(rng());
+        scales[c].assign(n * groups, 0x2000); // f16 2^-7
+      }
+      const std::string enc = "#hfq.affine<bits = 4, granularity = group, "
+                              "group_size = 32, zero_point = integer, "
+                              "scale_type = f16, packed_zeros = true>";
+      const std::string q4 =
+          llvm::formatv(R"(
+func.func @gemv(%x: tensor<{6}x{1}xf32>, %c: tensor<{0}x{2}xi8>, %s: tensor<{0}x{3}xf16>, %z: tensor<{0}x{4}xi8>) -> tensor<{6}x{0}xf32> {
   %w = hfq.assemble %c, %s, %z : tensor<{0}x{2}xi8>, tensor<{0}x{3}xf16>, tensor<{0}x{4}xi8> -> !hfq.qtensor<{0}x{1}xf32, {5}>
-  %y = hfq.linear %x, %w : tensor<1x{1}xf32>, !hfq.qtensor<{0}x{1}xf32, {5}> -> tensor<1x{0}xf32>
-  return %y : tensor<1x{0}xf32>
+  %y = hfq.linear %x, %w : tensor<{6}x{1}xf32>, !hfq.qtensor<{0}x{1}xf32, {5}> -> tensor<{6}x{0}xf32>
+  return %y : tensor<{6}x{0}xf32>
 })",
-                                         n, k, k / 2, groups, zeroBytes, enc)
-                               .str();
-    if (auto c = compile(q4)) {
-      using Fn = void(
-          StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
-          StridedMemRefType<uint8_t, 2> *, StridedMemRefType<uint16_t, 2> *,
-          StridedMemRefType<uint8_t, 2> *);
-      auto fn = lookupCInterface<Fn>(*c->engine, "gemv");
-      if (!fn) {
-        std::fprintf(stderr, "%s\n", llvm::toString(fn.takeError()).c_str());
-        return 1;
-      }
-      auto xv = view(x.data(), 1, k);
-      {
-        // w = (q - z) * 2^-7: codes and zeros are 4-bit, LSB first.
-        std::vector<float> w(n * k);
-        for (int64_t r = 0; r < n; ++r)
-          for (int64_t col = 0; col < k; ++col) {
-            int q = codes[0][(r * k + col) / 2] >> (4 * (col % 2)) & 15;
-            int64_t g = col / 32;
-            int z = zeros[0][r * zeroBytes + g / 2] >> (4 * (g % 2)) & 15;
-            w[r * k + col] = float(q - z) * 0.0078125f;
-          }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, w.data(),
-                    int(k), x.data(), 1, 0.0f, y.data(), 1);
-        StridedMemRefType<float, 2> out{};
-        auto cv = view(codes[0].data(), n, k / 2);
-        auto sv = view(scales[0].data(), n, groups);
-        auto zv = view(zeros[0].data(), n, zeroBytes);
-        (*fn)(&out, &xv, &cv, &sv, &zv);
-        if (!agrees("hfq.linear int4 g32", take(out), y))
+                        n, k, k / 2, groups, zeroBytes, enc, rows)
+              .str();
+      if (auto c = compile(q4)) {
+        using Fn = void(
+            StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
+            StridedMemRefType<uint8_t, 2> *, StridedMemRefType<uint16_t, 2> *,
+            StridedMemRefType<uint8_t, 2> *);
+        auto fn = lookupCInterface<Fn>(*c->engine, "gemv");
+        if (!fn) {
+          std::fprintf(stderr, "%s\n", llvm::toString(fn.takeError()).c_str());
           return 1;
+        }
+        auto xv = view(x.data(), rows, k);
+        {
+          // w = (q - z) * 2^-7: codes and zeros are 4-bit, LSB first.
+          std::vector<float> w(n * k);
+          for (int64_t r = 0; r < n; ++r)
+            for (int64_t col = 0; col < k; ++col) {
+              int q = codes[0][(r * k + col) / 2] >> (4 * (col % 2)) & 15;
+              int64_t g = col / 32;
+              int z = zeros[0][r * zeroBytes + g / 2] >> (4 * (g % 2)) & 15;
+              w[r * k + col] = float(q - z) * 0.0078125f;
+            }
+          blasProduct(w.data(), y.data());
+          StridedMemRefType<float, 2> out{};
+          auto cv = view(codes[0].data(), n, k / 2);
+          auto sv = view(scales[0].data(), n, groups);
+          auto zv = view(zeros[0].data(), n, zeroBytes);
+          (*fn)(&out, &xv, &cv, &sv, &zv);
+          if (!agrees("hfq.linear int4 g32", take(out), y))
+            return 1;
+        }
+        Row row{"hfq.linear int4 g32 " + shape, timePerCall([&](int i) {
+                  StridedMemRefType<float, 2> out{};
+                  int j = i % qCopies;
+                  auto cv = view(codes[j].data(), n, k / 2);
+                  auto sv = view(scales[j].data(), n, groups);
+                  auto zv = view(zeros[j].data(), n, zeroBytes);
+                  (*fn)(&out, &xv, &cv, &sv, &zv);
+                  free(out.basePtr);
+                }),
+                double(qBytes), flops};
+        print(row, bandwidth, blas.secs);
       }
-      Row row{"hfq.linear int4 g32 " + shape, timePerCall([&](int i) {
-                StridedMemRefType<float, 2> out{};
-                int j = i % qCopies;
-                auto cv = view(codes[j].data(), n, k / 2);
-                auto sv = view(scales[j].data(), n, groups);
-                auto zv = view(zeros[j].data(), n, zeroBytes);
-                (*fn)(&out, &xv, &cv, &sv, &zv);
-                free(out.basePtr);
-              }),
-              double(qBytes), flops};
-      print(row, bandwidth, blas.secs);
-    }
+    } // rows
   }
   return 0;
 }
