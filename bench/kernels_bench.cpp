@@ -9,7 +9,8 @@
 //   - `hfq.linear` as hfq compiles it today (hfq-lower-to-llvm, JIT), on a
 //     float32 weight and on a 4-bit #hfq.affine weight (groups of 32, f16
 //     scales, packed zeros: what `hfq quantize` writes), x of 1 or more
-//     rows.
+//     rows; and on an NF4 #hfq.codebook weight (f32 absmax per 64),
+//     checked against the reference lowering of the same module.
 // Every case reads its weight from one of several copies in turn, so the
 // weights stream from DRAM (copies together > 2x the last-level cache).
 // Per case: time per call, effective weight GB/s (stored bytes / time), %
@@ -113,7 +114,8 @@ struct Compiled {
   std::unique_ptr<ExecutionEngine> engine;
 };
 
-std::unique_ptr<Compiled> compile(const std::string &source) {
+std::unique_ptr<Compiled> compile(const std::string &source,
+                                  bool reference = false) {
   auto c = std::make_unique<Compiled>();
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -125,7 +127,9 @@ std::unique_ptr<Compiled> compile(const std::string &source) {
                  source.c_str());
     return nullptr;
   }
-  auto engine = compileForJIT(*module);
+  JITOptions options;
+  options.reference = reference;
+  auto engine = compileForJIT(*module, options);
   if (!engine) {
     std::fprintf(stderr, "hfq-bench-kernels: %s\n",
                  llvm::toString(engine.takeError()).c_str());
@@ -168,7 +172,7 @@ bool agrees(const char *what, const std::vector<float> &got,
   if (got.size() == want.size() && maxDiff <= 1e-4 * maxWant)
     return true;
   std::fprintf(stderr,
-               "hfq-bench-kernels: %s differs from OpenBLAS: max "
+               "hfq-bench-kernels: %s differs from its check: max "
                "|difference| %g, max |value| %g\n",
                what, maxDiff, maxWant);
   return false;
@@ -377,6 +381,68 @@ func.func @gemv(%x: tensor<{6}x{1}xf32>, %c: tensor<{0}x{2}xi8>, %s: tensor<{0}x
                   free(out.basePtr);
                 }),
                 double(qBytes), flops};
+        print(row, bandwidth, blas.secs);
+      }
+
+      // hfq.linear, NF4 (bitsandbytes' table, f32 absmax per 64): checked
+      // against the reference lowering of the same module.
+      const int64_t blocks = n * k / 64;
+      const int64_t nfBytes = n * k / 2 + blocks * 4;
+      const int nfCopies = int(std::max<int64_t>(2, 2 * llc / nfBytes + 1));
+      std::vector<std::vector<uint8_t>> nfCodes(nfCopies);
+      std::vector<std::vector<float>> absmax(nfCopies);
+      for (int c = 0; c < nfCopies; ++c) {
+        nfCodes[c].resize(n * k / 2);
+        for (uint8_t &b : nfCodes[c])
+          b = uint8_t(rng());
+        absmax[c].assign(blocks, 0.01f);
+      }
+      const std::string nf4 = llvm::formatv(R"(
+func.func @gemv(%x: tensor<{3}x{1}xf32>, %c: tensor<{0}x{2}xi8>, %s: tensor<{4}xf32>) -> tensor<{3}x{0}xf32> {
+  %w = hfq.assemble %c, %s : tensor<{0}x{2}xi8>, tensor<{4}xf32> -> !hfq.qtensor<{0}x{1}xf32, #hfq.codebook<kind = nf4>>
+  %y = hfq.linear %x, %w : tensor<{3}x{1}xf32>, !hfq.qtensor<{0}x{1}xf32, #hfq.codebook<kind = nf4>> -> tensor<{3}x{0}xf32>
+  return %y : tensor<{3}x{0}xf32>
+})",
+                                            n, k, k / 2, rows, blocks)
+                                  .str();
+      auto fast = compile(nf4), slow = compile(nf4, /*reference=*/true);
+      if (fast && slow) {
+        using Fn = void(
+            StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
+            StridedMemRefType<uint8_t, 2> *, StridedMemRefType<float, 1> *);
+        auto fn = lookupCInterface<Fn>(*fast->engine, "gemv");
+        auto check = lookupCInterface<Fn>(*slow->engine, "gemv");
+        if (!fn || !check) {
+          std::fprintf(stderr, "hfq-bench-kernels: no @gemv\n");
+          return 1;
+        }
+        auto xv = view(x.data(), rows, k);
+        auto flat = [](float *data, int64_t size) {
+          StridedMemRefType<float, 1> d;
+          d.basePtr = d.data = data;
+          d.offset = 0;
+          d.sizes[0] = size;
+          d.strides[0] = 1;
+          return d;
+        };
+        {
+          auto cv = view(nfCodes[0].data(), n, k / 2);
+          auto sv = flat(absmax[0].data(), blocks);
+          StridedMemRefType<float, 2> got{}, want{};
+          (*fn)(&got, &xv, &cv, &sv);
+          (*check)(&want, &xv, &cv, &sv);
+          if (!agrees("hfq.linear nf4", take(got), take(want)))
+            return 1;
+        }
+        Row row{"hfq.linear nf4 " + shape, timePerCall([&](int i) {
+                  StridedMemRefType<float, 2> out{};
+                  int j = i % nfCopies;
+                  auto cv = view(nfCodes[j].data(), n, k / 2);
+                  auto sv = flat(absmax[j].data(), blocks);
+                  (*fn)(&out, &xv, &cv, &sv);
+                  free(out.basePtr);
+                }),
+                double(nfBytes), flops};
         print(row, bandwidth, blas.secs);
       }
     } // rows

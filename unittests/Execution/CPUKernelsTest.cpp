@@ -41,7 +41,10 @@ struct KernelCase {
 /// codes in range for i32 zeros, positive floats for scales and zeros.
 std::string randomConstant(RankedTensorType type, std::mt19937 &rng,
                            int64_t maxCode) {
-  int64_t rows = type.getShape()[0], cols = type.getShape()[1];
+  // A rank-1 part (a codebook's absmax, its offset) as one row.
+  const bool flat = type.getRank() == 1;
+  int64_t rows = flat ? 1 : type.getShape()[0];
+  int64_t cols = type.getShape()[flat ? 0 : 1];
   Type elem = type.getElementType();
   std::string body;
   if (elem.isInteger(8)) {
@@ -61,6 +64,8 @@ std::string randomConstant(RankedTensorType type, std::mt19937 &rng,
       x = scale(rng);
     body = dense(v, rows, cols);
   }
+  if (flat) // dense<[[...]]> -> dense<[...]>
+    body = "dense<" + body.substr(7, body.size() - 9) + ">";
   std::string s;
   llvm::raw_string_ostream os(s);
   os << body << " : " << type;
@@ -91,12 +96,13 @@ std::string moduleText(const KernelCase &c, MLIRContext &ctx) {
         llvm::formatv("!hfq.qtensor<{0}x{1}xf32, {2}>", c.n, c.k, c.encoding)
             .str();
     auto qtype = cast<QTensorType>(parseType(wType, &ctx));
-    auto enc = cast<AffineEncodingAttr>(qtype.getEncoding());
+    auto affine = dyn_cast<AffineEncodingAttr>(qtype.getEncoding());
+    int64_t maxCode = affine ? affine.getMaxCode() : 255;
     SmallVector<RankedTensorType> parts = qtype.getPartTypes();
     std::string names, types;
     for (size_t i = 0; i < parts.size(); ++i) {
       os << "  %p" << i << " = arith.constant "
-         << randomConstant(parts[i], rng, enc.getMaxCode()) << "\n";
+         << randomConstant(parts[i], rng, maxCode) << "\n";
       std::string t;
       llvm::raw_string_ostream ts(t);
       ts << parts[i];
@@ -245,6 +251,18 @@ INSTANTIATE_TEST_SUITE_P(
                        "group_size = 32, zero_point = integer, "
                        "scale_type = f16, packed_zeros = true>",
                        2, 6, 96},
+            // Codebooks: NF4 (msb first, blocks of 64 = 2 per row), FP4
+            // LSB first, dynamic8 with its offset.
+            KernelCase{"nf4", "#hfq.codebook<kind = nf4, block_size = 64>", 3,
+                       6, 128},
+            KernelCase{"fp4_lsb",
+                       "#hfq.codebook<kind = fp4, block_size = 32, "
+                       "order = lsb_first>",
+                       2, 4, 96},
+            KernelCase{"dynamic8_offset",
+                       "#hfq.codebook<kind = dynamic8, block_size = 32, "
+                       "offset = true>",
+                       1, 4, 64},
             KernelCase{"int2_msb_tensor",
                        "#hfq.affine<bits = 2, granularity = tensor, "
                        "zero_point = integer, order = msb_first>",

@@ -57,8 +57,11 @@ def ConvertHFQToCPU : Pass<"convert-hfq-to-cpu", "::mlir::ModuleOp"> {
     float32 weights, and `#hfq.affine` with integer codes of 2, 4 or 8 bits
     in byte containers, channel or group granularity (groups along the
     input dimension), symmetric, integer (incl. GPTQ's z-1 form, packed or
-    not) or float zero points, and plain f32/f16/bf16 scales. Other linears
-    (act-order, codebooks, sparse, SpQR, LLM.int8, float codes, quantized
+    not) or float zero points, and plain f32/f16/bf16 scales; `#hfq.codebook`
+    (NF4, FP4, dynamic8 with its offset, custom tables of 2, 4 or 8 bits)
+    with f32 absmax blocks that do not straddle rows, the codes looked up in
+    the constant table with `vector.gather`. Other linears (act-order,
+    double-quantized absmax, sparse, SpQR, LLM.int8, float codes, quantized
     scales) are left for convert-hfq-to-linalg, which runs after this pass
     in hfq-lower-to-llvm; `report` prints a remark naming the reason for
     each.

@@ -107,11 +107,92 @@ private:
   Value weight;
 };
 
+/// Field j of every byte of `raw` (the code of input perByte * byte + j
+/// in the stream), as one vector<bytes x i32> per j.
+SmallVector<Value> fieldsOf(OpBuilder &b, Location loc, Value raw,
+                            unsigned bits, PackOrder order) {
+  int64_t perByte = 8 / bits;
+  int64_t n = cast<VectorType>(raw.getType()).getNumElements();
+  auto wide = VectorType::get({n}, b.getI32Type());
+  Value words = arith::ExtUIOp::create(b, loc, wide, raw);
+  auto splat = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(wide, b.getI32IntegerAttr(v)));
+  };
+  SmallVector<Value> fields;
+  for (int64_t j = 0; j < perByte; ++j) {
+    int64_t shift =
+        order == PackOrder::lsb_first ? bits * j : 8 - bits * (j + 1);
+    Value f = words;
+    if (shift)
+      f = arith::ShRUIOp::create(b, loc, f, splat(shift));
+    if (shift + bits < 8)
+      f = arith::AndIOp::create(b, loc, f, splat((1 << bits) - 1));
+    fields.push_back(f);
+  }
+  return fields;
+}
+
+/// The `bits`-bit fields of the bytes `raw` in stream order, as i32.
+Value unpackInOrder(OpBuilder &b, Location loc, Value raw, unsigned bits,
+                    PackOrder order) {
+  SmallVector<Value> fields = fieldsOf(b, loc, raw, bits, order);
+  // Interleaving the even- and odd-indexed fields recursively puts field
+  // j of byte i at position perByte * i + j.
+  std::function<Value(ArrayRef<Value>)> merge =
+      [&](ArrayRef<Value> fs) -> Value {
+    if (fs.size() == 1)
+      return fs[0];
+    SmallVector<Value> even, odd;
+    for (size_t j = 0; j < fs.size(); ++j)
+      (j % 2 ? odd : even).push_back(fs[j]);
+    return vector::InterleaveOp::create(b, loc, merge(even), merge(odd));
+  };
+  return merge(fields);
+}
+
+/// Codes of `bits` bits (2, 4 or 8) packed in byte containers, each row
+/// its own stream: a load reads `lanes` bytes, and field j of every byte
+/// (the code of input perByte * byte + j) becomes vector j.
+class PackedCodesStream : public WeightStream {
+public:
+  int64_t chunk(int64_t lanes) const override { return lanes * (8 / bits); }
+
+  SmallVector<int64_t> permutation(int64_t lanes) const override {
+    int64_t perByte = 8 / bits;
+    SmallVector<int64_t> order;
+    for (int64_t j = 0; j < perByte; ++j)
+      for (int64_t i = 0; i < lanes; ++i)
+        order.push_back(perByte * i + j);
+    return order;
+  }
+
+protected:
+  /// The chunk's codes as i32 vectors, in permutation order.
+  SmallVector<Value> loadCodes(OpBuilder &b, Location loc, Value row, Value k0,
+                               int64_t lanes, bool inBounds) const {
+    int64_t perByte = 8 / bits;
+    Value byte0 =
+        arith::DivUIOp::create(b, loc, k0, indexConst(b, loc, perByte));
+    Value raw = vector::TransferReadOp::create(
+        b, loc, VectorType::get({lanes}, b.getI8Type()), codes,
+        ValueRange{row, byte0},
+        std::optional<Value>(
+            arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
+        ArrayRef<bool>{inBounds});
+    return fieldsOf(b, loc, raw, bits, order);
+  }
+
+  unsigned bits = 8;
+  PackOrder order = PackOrder::lsb_first;
+  Value codes;
+};
+
 /// `#hfq.affine` with unsigned integer codes of 2, 4 or 8 bits in i8
 /// containers: c = q; s from the scales, o = -s * z. A load reads `lanes`
 /// bytes; field j of every byte (the code of input perByte * byte + j)
 /// becomes vector j.
-class AffineStream : public WeightStream {
+class AffineStream : public PackedCodesStream {
 public:
   /// The stream of `enc` over `parts`, or a reason it has none.
   static FailureOr<std::unique_ptr<AffineStream>>
@@ -139,6 +220,8 @@ public:
     }
     auto s = std::unique_ptr<AffineStream>(new AffineStream());
     s->enc = enc;
+    s->bits = bits;
+    s->order = enc.getOrder();
     s->codes = parts[0];
     s->scales = parts[1];
     s->groupSize = enc.getGranularity() == Granularity::group
@@ -150,33 +233,10 @@ public:
     return s;
   }
 
-  int64_t chunk(int64_t lanes) const override {
-    return lanes * (8 / enc.getBits());
-  }
-
-  SmallVector<int64_t> permutation(int64_t lanes) const override {
-    int64_t perByte = 8 / enc.getBits();
-    SmallVector<int64_t> order;
-    for (int64_t j = 0; j < perByte; ++j)
-      for (int64_t i = 0; i < lanes; ++i)
-        order.push_back(perByte * i + j);
-    return order;
-  }
-
   SmallVector<Value> load(OpBuilder &b, Location loc, Value row, Value k0,
                           int64_t lanes, bool inBounds) const override {
-    unsigned bits = enc.getBits();
-    int64_t perByte = 8 / bits;
-    Type i8 = b.getI8Type();
-    Value byte0 =
-        arith::DivUIOp::create(b, loc, k0, indexConst(b, loc, perByte));
-    Value raw = vector::TransferReadOp::create(
-        b, loc, VectorType::get({lanes}, i8), codes, ValueRange{row, byte0},
-        std::optional<Value>(
-            arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))),
-        ArrayRef<bool>{inBounds});
     SmallVector<Value> fields;
-    for (Value f : fieldsOf(b, loc, raw, bits, enc.getOrder()))
+    for (Value f : loadCodes(b, loc, row, k0, lanes, inBounds))
       fields.push_back(arith::UIToFPOp::create(
           b, loc, VectorType::get({lanes}, b.getF32Type()), f));
     return fields;
@@ -263,50 +323,6 @@ public:
 private:
   AffineStream() = default;
 
-  /// Field j of every byte of `raw` (the code of input perByte * byte + j
-  /// in the stream), as one vector<bytes x i32> per j.
-  static SmallVector<Value> fieldsOf(OpBuilder &b, Location loc, Value raw,
-                                     unsigned bits, PackOrder order) {
-    int64_t perByte = 8 / bits;
-    int64_t n = cast<VectorType>(raw.getType()).getNumElements();
-    auto wide = VectorType::get({n}, b.getI32Type());
-    Value words = arith::ExtUIOp::create(b, loc, wide, raw);
-    auto splat = [&](int64_t v) {
-      return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(wide, b.getI32IntegerAttr(v)));
-    };
-    SmallVector<Value> fields;
-    for (int64_t j = 0; j < perByte; ++j) {
-      int64_t shift =
-          order == PackOrder::lsb_first ? bits * j : 8 - bits * (j + 1);
-      Value f = words;
-      if (shift)
-        f = arith::ShRUIOp::create(b, loc, f, splat(shift));
-      if (shift + bits < 8)
-        f = arith::AndIOp::create(b, loc, f, splat((1 << bits) - 1));
-      fields.push_back(f);
-    }
-    return fields;
-  }
-
-  /// The `bits`-bit fields of the bytes `raw` in stream order, as i32.
-  static Value unpackInOrder(OpBuilder &b, Location loc, Value raw,
-                             unsigned bits, PackOrder order) {
-    SmallVector<Value> fields = fieldsOf(b, loc, raw, bits, order);
-    // Interleaving the even- and odd-indexed fields recursively puts field
-    // j of byte i at position perByte * i + j.
-    std::function<Value(ArrayRef<Value>)> merge =
-        [&](ArrayRef<Value> fs) -> Value {
-      if (fs.size() == 1)
-        return fs[0];
-      SmallVector<Value> even, odd;
-      for (size_t j = 0; j < fs.size(); ++j)
-        (j % 2 ? odd : even).push_back(fs[j]);
-      return vector::InterleaveOp::create(b, loc, merge(even), merge(odd));
-    };
-    return merge(fields);
-  }
-
   /// The packed integer zero of group g of row r, as i32 (each row of
   /// zeros its own LSB-first stream).
   Value packedZero(OpBuilder &b, Location loc, Value r, Value g) const {
@@ -330,7 +346,93 @@ private:
   }
 
   AffineEncodingAttr enc;
-  Value codes, scales, zeros;
+  Value scales, zeros;
+};
+
+/// `#hfq.codebook` (NF4, FP4, dynamic8, custom tables) with plain f32
+/// absmax per block of a row: c = table[q] (gathered from the constant
+/// table), s = absmax, o = the table's offset (dynamic8 with offset).
+class CodebookStream : public PackedCodesStream {
+public:
+  static FailureOr<std::unique_ptr<CodebookStream>>
+  create(CodebookEncodingAttr enc, ArrayRef<int64_t> shape, ValueRange parts,
+         std::string &why) {
+    unsigned bits = enc.getCodeBits();
+    if (enc.getAbsmaxEncoding()) {
+      why = "double-quantized absmax (a nested encoding) has no stream yet";
+      return failure();
+    }
+    if (enc.getStorageBits() != 8 || (bits != 2 && bits != 4 && bits != 8)) {
+      why = "codebook codes of " + std::to_string(bits) + " bits in " +
+            std::to_string(enc.getStorageBits()) + "-bit containers";
+      return failure();
+    }
+    if (shape[1] % enc.getBlockSize() != 0) {
+      why = "absmax blocks straddle rows (K not a multiple of block_size)";
+      return failure();
+    }
+    auto s = std::unique_ptr<CodebookStream>(new CodebookStream());
+    s->enc = enc;
+    s->bits = bits;
+    s->order = enc.getOrder();
+    s->codes = parts[0];
+    s->absmax = parts[1];
+    s->blocksPerRow = shape[1] / enc.getBlockSize();
+    s->groupSize = enc.getBlockSize();
+    if (enc.getOffset()) {
+      s->offsetPart = parts[2];
+      s->hasOffsets = true;
+    }
+    return s;
+  }
+
+  SmallVector<Value> load(OpBuilder &b, Location loc, Value row, Value k0,
+                          int64_t lanes, bool inBounds) const override {
+    Type f32 = b.getF32Type();
+    SmallVector<float> values = enc.getTable();
+    Value table = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({int64_t(values.size())}, f32),
+            ArrayRef<float>(values)));
+    auto vec = VectorType::get({lanes}, f32);
+    Value all = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(VectorType::get({lanes}, b.getI1Type()), true));
+    Value none = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(vec, b.getF32FloatAttr(0.0f)));
+    SmallVector<Value> out;
+    for (Value q : loadCodes(b, loc, row, k0, lanes, inBounds))
+      out.push_back(vector::GatherOp::create(
+          b, loc, vec, table, ValueRange{indexConst(b, loc, 0)}, q, all, none));
+    return out;
+  }
+
+  std::pair<Value, Value> groupParams(OpBuilder &b, Location loc, Value row,
+                                      Value g0, int64_t count) const override {
+    Type f32 = b.getF32Type();
+    auto vec = VectorType::get({count}, f32);
+    Value first = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, row, indexConst(b, loc, blocksPerRow)),
+        g0);
+    Value s = vector::TransferReadOp::create(
+        b, loc, vec, absmax, ValueRange{first},
+        std::optional<Value>(f32Const(b, loc, 0.0)), ArrayRef<bool>{true});
+    Value o;
+    if (offsetPart)
+      o = vector::BroadcastOp::create(
+          b, loc, vec,
+          tensor::ExtractOp::create(b, loc, offsetPart,
+                                    ValueRange{indexConst(b, loc, 0)}));
+    return {s, o};
+  }
+
+private:
+  CodebookStream() = default;
+  CodebookEncodingAttr enc;
+  Value absmax, offsetPart;
+  int64_t blocksPerRow = 0;
 };
 
 /// The stream of `op`'s weight, or the reason it has none.
@@ -354,6 +456,13 @@ FailureOr<std::unique_ptr<WeightStream>> streamFor(LinearOp op,
   if (!assemble) {
     why = "the weight's parts are not visible (not an hfq.assemble)";
     return failure();
+  }
+  if (auto book = dyn_cast<CodebookEncodingAttr>(qtype.getEncoding())) {
+    auto stream = CodebookStream::create(book, qtype.getShape(),
+                                         assemble.getParts(), why);
+    if (failed(stream))
+      return failure();
+    return std::unique_ptr<WeightStream>(std::move(*stream));
   }
   auto enc = dyn_cast<AffineEncodingAttr>(qtype.getEncoding());
   if (!enc) {
