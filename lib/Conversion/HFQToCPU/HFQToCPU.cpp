@@ -168,6 +168,19 @@ public:
   }
 
 protected:
+  PackedCodesStream(unsigned bits, PackOrder order, Value codes)
+      : bits(bits), order(order), codes(codes) {}
+
+  /// Why codes of `bits` bits in `storageBits`-bit containers have no
+  /// stream (kernels read bytes holding 1, 2 or 4 codes), or empty.
+  static std::string unsupportedPacking(unsigned bits, unsigned storageBits) {
+    if (storageBits == 8 && (bits == 2 || bits == 4 || bits == 8))
+      return {};
+    return "codes of " + std::to_string(bits) + " bits in " +
+           std::to_string(storageBits) +
+           "-bit containers (kernels take 2, 4 or 8 bits in bytes)";
+  }
+
   /// The chunk's codes as i32 vectors, in permutation order.
   SmallVector<Value> loadCodes(OpBuilder &b, Location loc, Value row, Value k0,
                                int64_t lanes, bool inBounds) const {
@@ -183,8 +196,8 @@ protected:
     return fieldsOf(b, loc, raw, bits, order);
   }
 
-  unsigned bits = 8;
-  PackOrder order = PackOrder::lsb_first;
+  unsigned bits;
+  PackOrder order;
   Value codes;
 };
 
@@ -208,21 +221,14 @@ public:
       why = "act_order (g_idx) needs a repacked layout";
       return failure();
     }
-    if (enc.getStorageBits() != 8 || (bits != 2 && bits != 4 && bits != 8)) {
-      why = "codes of " + std::to_string(bits) + " bits in " +
-            std::to_string(enc.getStorageBits()) +
-            "-bit containers (kernels take 2, 4 or 8 bits in bytes)";
+    why = unsupportedPacking(bits, enc.getStorageBits());
+    if (!why.empty())
       return failure();
-    }
     if (enc.getGranularity() != Granularity::tensor && enc.getAxis() != 1) {
       why = "scales along axis 0";
       return failure();
     }
-    auto s = std::unique_ptr<AffineStream>(new AffineStream());
-    s->enc = enc;
-    s->bits = bits;
-    s->order = enc.getOrder();
-    s->codes = parts[0];
+    auto s = std::unique_ptr<AffineStream>(new AffineStream(enc, parts[0]));
     s->scales = parts[1];
     s->groupSize = enc.getGranularity() == Granularity::group
                        ? enc.getGroupSize()
@@ -321,7 +327,8 @@ public:
   }
 
 private:
-  AffineStream() = default;
+  AffineStream(AffineEncodingAttr enc, Value codes)
+      : PackedCodesStream(enc.getBits(), enc.getOrder(), codes), enc(enc) {}
 
   /// The packed integer zero of group g of row r, as i32 (each row of
   /// zeros its own LSB-first stream).
@@ -362,20 +369,14 @@ public:
       why = "double-quantized absmax (a nested encoding) has no stream yet";
       return failure();
     }
-    if (enc.getStorageBits() != 8 || (bits != 2 && bits != 4 && bits != 8)) {
-      why = "codebook codes of " + std::to_string(bits) + " bits in " +
-            std::to_string(enc.getStorageBits()) + "-bit containers";
+    why = unsupportedPacking(bits, enc.getStorageBits());
+    if (!why.empty())
       return failure();
-    }
     if (shape[1] % enc.getBlockSize() != 0) {
       why = "absmax blocks straddle rows (K not a multiple of block_size)";
       return failure();
     }
-    auto s = std::unique_ptr<CodebookStream>(new CodebookStream());
-    s->enc = enc;
-    s->bits = bits;
-    s->order = enc.getOrder();
-    s->codes = parts[0];
+    auto s = std::unique_ptr<CodebookStream>(new CodebookStream(enc, parts[0]));
     s->absmax = parts[1];
     s->blocksPerRow = shape[1] / enc.getBlockSize();
     s->groupSize = enc.getBlockSize();
@@ -429,7 +430,8 @@ public:
   }
 
 private:
-  CodebookStream() = default;
+  CodebookStream(CodebookEncodingAttr enc, Value codes)
+      : PackedCodesStream(enc.getCodeBits(), enc.getOrder(), codes), enc(enc) {}
   CodebookEncodingAttr enc;
   Value absmax, offsetPart;
   int64_t blocksPerRow = 0;
